@@ -1,0 +1,55 @@
+"""rewardsmith: the reward layer for reinforcement learning."""
+
+from rewardsmith.core import (
+    STATUSES,
+    EngineError,
+    InputError,
+    Limits,
+    Registry,
+    RegistryError,
+    Reward,
+    RewardFailedError,
+    RewardsmithError,
+    Sample,
+    Score,
+    Spec,
+    SpecError,
+    StatusPolicy,
+    TermSpec,
+    TransientError,
+    get_reward,
+    list_rewards,
+    load_spec,
+    reward,
+)
+from rewardsmith.engine import Engine, ScoredBatch, ascore, score
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "STATUSES",
+    "Engine",
+    "EngineError",
+    "InputError",
+    "Limits",
+    "Registry",
+    "RegistryError",
+    "Reward",
+    "RewardFailedError",
+    "RewardsmithError",
+    "Sample",
+    "Score",
+    "ScoredBatch",
+    "Spec",
+    "SpecError",
+    "StatusPolicy",
+    "TermSpec",
+    "TransientError",
+    "__version__",
+    "ascore",
+    "get_reward",
+    "list_rewards",
+    "load_spec",
+    "reward",
+    "score",
+]

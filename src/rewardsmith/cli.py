@@ -1,0 +1,224 @@
+"""The ``rewardsmith`` command: score files, lint data against a spec, list rewards, read runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rewardsmith.core.errors import InputError, RewardFailedError, RewardsmithError, SpecError
+from rewardsmith.core.registry import default_registry
+from rewardsmith.core.spec import Spec, load_spec, resolve_terms
+
+app = typer.Typer(
+    help="rewardsmith: define, verify, compose, serve and audit reward signals.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+LogDir = Annotated[
+    Path | None,
+    typer.Option("--log-dir", help="Run log root (default: $REWARDSMITH_HOME/runs or ./.rewardsmith/runs)."),
+]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _load(spec: str | None, reward: str | None) -> Spec:
+    if (spec is None) == (reward is None):
+        _fail("give exactly one of --spec SPEC.toml or --reward NAME")
+    try:
+        return load_spec(spec if spec is not None else reward)
+    except SpecError as exc:
+        _fail(str(exc))
+    raise AssertionError  # unreachable: _fail raises
+
+
+@app.command()
+def score(
+    input: Annotated[Path, typer.Argument(help="Rows to score: .jsonl or .parquet.")],
+    reward: Annotated[str | None, typer.Option("--reward", "-r", help="A registered reward name.")] = None,
+    spec: Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write scored rows (.jsonl or .parquet).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the last run of this spec on this input.")] = False,
+    chunk_size: Annotated[int, typer.Option(help="Rows scored per engine call.")] = 512,
+    log_dir: LogDir = None,
+) -> None:
+    """Score a JSONL or Parquet file and write the scored rows."""
+    from rewardsmith.engine.files import score_file
+
+    loaded = _load(spec, reward)
+    try:
+        summary = score_file(
+            input, loaded, output=output, workers=workers, resume=resume,
+            chunk_size=chunk_size, log_dir=log_dir, console=console,
+        )
+    except KeyboardInterrupt:
+        errors.print("interrupted: every row scored so far is in the run log; rerun with --resume")
+        raise typer.Exit(130) from None
+    except RewardFailedError as exc:
+        _fail(str(exc), code=1)
+    except RewardsmithError as exc:
+        _fail(str(exc))
+    _print_summary(summary)
+
+
+@app.command()
+def check(
+    input: Annotated[Path, typer.Argument(help="Rows to check: .jsonl or .parquet.")],
+    spec: Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")] = None,
+    reward: Annotated[str | None, typer.Option("--reward", "-r", help="A registered reward name.")] = None,
+    limit: Annotated[int, typer.Option(help="Score at most this many rows for the reward-range check.")] = 2000,
+    workers: Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")] = None,
+    show: Annotated[int, typer.Option(help="Offending rows shown per problem.")] = 5,
+) -> None:
+    """Lint data against a spec before training; exits 1 when problems are found."""
+    from rewardsmith.audit.check import check_file
+
+    loaded = _load(spec, reward)
+    try:
+        report = check_file(input, loaded, limit=limit, workers=workers)
+    except (InputError, SpecError) as exc:
+        _fail(str(exc))
+    console.print(f"checked {report.rows} rows of {input} against spec {loaded.name!r}")
+    table = Table("check", "rows", "result")
+    for name, count in report.counts.items():
+        table.add_row(name, str(count), "[green]ok[/]" if not report.problems.get(name) else "[red]problem[/]")
+    console.print(table)
+    for name, examples in report.problems.items():
+        console.print(f"[bold red]{name}[/]: {len(examples)} row(s)", highlight=False)
+        for row_id, message in examples[:show]:
+            console.print(f"  {row_id}: {message}", highlight=False, markup=False)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    if report.problems:
+        raise typer.Exit(1)
+    console.print("[green]no problems found[/]")
+
+
+@app.command("list")
+def list_command() -> None:
+    """List every registered reward with its kind, version and one-line description."""
+    table = Table("reward", "kind", "version", "description")
+    for name in default_registry.names():
+        try:
+            reward = default_registry.get(name)
+        except RewardsmithError as exc:
+            table.add_row(name, "-", "-", f"[red]unavailable: {exc}[/]")
+            continue
+        kind = reward.kind + (" (inline)" if reward.inline else "")
+        table.add_row(name, kind, reward.version, reward.summary)
+    console.print(table)
+
+
+@app.command()
+def runs(log_dir: LogDir = None) -> None:
+    """List the runs in the run log."""
+    from rewardsmith.io.runlog import RunLog
+
+    log = RunLog(log_dir)
+    table = Table("run", "created", "status", "spec", "rows", "input")
+    for run in log.runs():
+        manifest = run.manifest
+        table.add_row(
+            run.id, str(manifest.get("created_at", ""))[:19], str(manifest.get("status")),
+            str(manifest.get("spec_name")), str(run.row_count()), str(manifest.get("input") or ""),
+        )
+    console.print(table if table.row_count else f"no runs under {log.root}")
+
+
+@app.command()
+def show(
+    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix); 'last' for the newest.")],
+    log_dir: LogDir = None,
+) -> None:
+    """Summarise one run: provenance, reward statistics, status counts, component means."""
+    from rewardsmith.io.runlog import RunLog, run_summary
+
+    log = RunLog(log_dir)
+    try:
+        found = log.latest() if run == "last" else log.open(run)
+    except InputError as exc:
+        _fail(str(exc))
+    summary = run_summary(log, found)
+    manifest = found.manifest
+    console.print(f"run {found.id}  ({manifest.get('status')}, created {manifest.get('created_at')})", highlight=False)
+    console.print(
+        f"spec {manifest.get('spec_name')!r} hash {manifest.get('spec_hash')}  "
+        f"rewardsmith {manifest.get('rewardsmith_version')}  python {manifest.get('python')}",
+        highlight=False,
+    )
+    for term, info in manifest.get("rewards", {}).items():
+        console.print(f"  term {term}: {info.get('name')}@{info.get('version')}", highlight=False)
+    console.print(f"input {manifest.get('input')}\noutput {manifest.get('output')}", highlight=False)
+    _print_summary(summary)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the views `scores` and `runs`.")],
+    run: Annotated[str | None, typer.Option(help="Restrict `scores` to one run.")] = None,
+    log_dir: LogDir = None,
+) -> None:
+    """Run any SQL over the run log with DuckDB (`scores` rows, `runs` manifests)."""
+    import duckdb
+
+    from rewardsmith.io.runlog import RunLog
+
+    log = RunLog(log_dir)
+    try:
+        connection = log.connect(log.open(run) if run else None)
+        result = connection.execute(sql)
+    except InputError as exc:
+        _fail(str(exc))
+    except duckdb.Error as exc:
+        _fail(f"query failed: {exc}")
+    table = Table(*[column[0] for column in result.description])
+    for row in result.fetchall():
+        table.add_row(*[_cell(value) for value in row])
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    mean = summary.get("mean_reward")
+    table = Table(title=f"{summary['rows']} rows, {summary['scored']} with a reward")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("mean reward", "-" if mean is None else f"{mean:.4f}")
+    for name, value in sorted(summary["component_means"].items()):
+        table.add_row(f"  mean {name}", f"{value:.4f}")
+    for status, count in summary["status_counts"].items():
+        if count or status == "ok":
+            table.add_row(f"status {status}", str(count))
+    console.print(table)
+    for key in ("output", "run_id", "resumed_rows"):
+        if summary.get(key) is not None:
+            console.print(f"{key.replace('_', ' ')}: {summary[key]}", highlight=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The registry: the only way rewards are found.
+
+Three sources, looked up in this order: rewards registered in this process (decorator),
+built-ins (imported lazily from `rewardsmith.core.builtins`), and third-party packages through
+the ``rewardsmith.rewards`` entry-point group. A name that contains ``:`` is an import path
+(``pkg.module:function``) and is imported directly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import threading
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from rewardsmith.core.builtins import BUILTIN_REWARDS
+from rewardsmith.core.errors import RegistryError
+from rewardsmith.core.reward import Reward
+
+__all__ = ["ENTRY_POINT_GROUP", "Registry", "default_registry", "get_reward", "list_rewards"]
+
+ENTRY_POINT_GROUP = "rewardsmith.rewards"
+
+
+class Registry:
+    """Rewards by name, with lazy targets and "did you mean" on unknown names."""
+
+    def __init__(self, lazy: dict[str, str] | None = None, *, use_entry_points: bool = True) -> None:
+        self._rewards: dict[str, Reward] = {}
+        self._lazy: dict[str, str] = dict(lazy or {})
+        self._use_entry_points = use_entry_points
+        self._entry_points_loaded = False
+        self._lock = threading.RLock()
+
+    def add(self, reward: Reward) -> None:
+        """Register a reward; a second, different reward under the same name is an error."""
+        with self._lock:
+            existing = self._rewards.get(reward.name)
+            if existing is not None and existing.ref != reward.ref:
+                raise RegistryError(
+                    f"reward name {reward.name!r} is already registered by {existing.ref}; "
+                    f"{reward.ref} must choose another name"
+                )
+            self._rewards[reward.name] = reward
+
+    def add_lazy(self, name: str, target: str) -> None:
+        """Register a name whose module (``pkg.mod`` or ``pkg.mod:attr``) is imported on use."""
+        with self._lock:
+            self._lazy.setdefault(name, target)
+
+    def get(self, name: str) -> Reward:
+        """The reward registered as ``name`` (or found at import path ``pkg.mod:attr``)."""
+        with self._lock:
+            if name in self._rewards:
+                return self._rewards[name]
+            if ":" in name:
+                return self._import_path(name)
+            if name not in self._lazy:
+                self._load_entry_points()
+            if name in self._lazy:
+                self._import_target(name, self._lazy[name])
+                if name in self._rewards:
+                    return self._rewards[name]
+                raise RegistryError(
+                    f"importing {self._lazy[name]} did not register a reward named {name!r}"
+                )
+            raise RegistryError(self._unknown_message(name))
+
+    def names(self) -> list[str]:
+        """Every known name, registered or lazy, sorted."""
+        with self._lock:
+            self._load_entry_points()
+            return sorted(set(self._rewards) | set(self._lazy))
+
+    def all(self) -> list[Reward]:
+        """Every reward, importing lazy targets (a target that fails to import is skipped)."""
+        rewards = []
+        for name in self.names():
+            try:
+                rewards.append(self.get(name))
+            except RegistryError:
+                continue
+        return rewards
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded or not self._use_entry_points:
+            return
+        self._entry_points_loaded = True
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            self._lazy.setdefault(point.name, point.value)
+
+    def _import_target(self, name: str, target: str) -> None:
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise RegistryError(
+                f"reward {name!r} lives in {module_name}, which failed to import: {exc}. "
+                f"{_install_hint(exc)}"
+            ) from exc
+        if attr:
+            found = _resolve_attr(module, attr, name)
+            if not isinstance(found, Reward):
+                found = Reward(found, name=name)
+            if name not in self._rewards:
+                self._rewards[name] = found
+
+    def _import_path(self, path: str) -> Reward:
+        module_name, _, attr = path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise RegistryError(f"cannot import {module_name!r} for reward {path!r}: {exc}") from exc
+        found = _resolve_attr(module, attr, path)
+        if isinstance(found, Reward):
+            return found
+        if callable(found):
+            return Reward(found, name=path)
+        raise RegistryError(f"{path!r} is a {type(found).__name__}, not a reward function")
+
+    def _unknown_message(self, name: str) -> str:
+        known = sorted(set(self._rewards) | set(self._lazy))
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return (
+            f"unknown reward {name!r}.{hint} Known rewards: {', '.join(known)}. "
+            "Third-party rewards register through the 'rewardsmith.rewards' entry-point group, "
+            "or name one by import path as 'package.module:function'."
+        )
+
+
+def _resolve_attr(module: Any, attr: str, name: str) -> Any:
+    target = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError as exc:
+            raise RegistryError(f"{module.__name__} has no attribute {attr!r} (reward {name!r})") from exc
+    return target
+
+
+def _install_hint(exc: ImportError) -> str:
+    missing = getattr(exc, "name", None) or ""
+    extras = {"sympy": "math", "mpmath": "math"}
+    extra = extras.get(missing.split(".")[0])
+    if extra:
+        return f"Install it with: pip install 'rewardsmith[{extra}]'"
+    return "Check that the package providing it is installed."
+
+
+default_registry = Registry(BUILTIN_REWARDS)
+
+
+def get_reward(name: str) -> Reward:
+    """Look a reward up in the default registry."""
+    return default_registry.get(name)
+
+
+def list_rewards() -> list[Reward]:
+    """Every reward in the default registry, built-ins and entry points included."""
+    return default_registry.all()
+
+

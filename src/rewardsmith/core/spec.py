@@ -1,0 +1,312 @@
+"""`Spec`: which reward terms run, with what params, weights, routing, gates and status policy.
+
+A spec comes from a TOML file, a dict of the same shape, a `Spec`, or just a registered reward
+name (a one-term spec). Every problem is found by `load_spec` before any row is scored, and the
+error names the source, the key and the fix.
+
+Example:
+    >>> spec = load_spec({"terms": [{"name": "em", "use": "exact_match"}]})
+    >>> [term.name for term in spec.terms], spec.on_status.error
+    (['em'], 'mask')
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from rewardsmith.core.errors import RegistryError, SpecError
+from rewardsmith.core.registry import Registry, default_registry
+from rewardsmith.core.reward import ENGINE_PARAMS, Reward
+
+__all__ = ["Limits", "ResolvedTerm", "Spec", "StatusPolicy", "TermSpec", "load_spec"]
+
+_ACTION_PATTERN: Final = re.compile(r"^(zero|mask|raise|penalty:-?\d+(\.\d+)?([eE]-?\d+)?)$")
+
+
+def _check_action(value: str) -> str:
+    if not _ACTION_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a status action; use 'zero', 'mask', 'raise' or 'penalty:<number>'"
+        )
+    return value
+
+
+Action = Annotated[str, AfterValidator(_check_action)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TermSpec(_Strict):
+    """One reward term of a spec."""
+
+    name: str = Field(min_length=1)
+    """Term name; the key of this term in ``components`` and the name gates refer to."""
+    use: str = Field(min_length=1)
+    """The reward to run: a registered name (``rewardsmith list``) or ``package.module:function``."""
+    weight: float = 1.0
+    """Multiplier of this term's value in the weighted sum."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword params for the reward; ``timeout_s`` sets the engine's per-call limit."""
+    when: str | list[str] | None = None
+    """Task name(s) this term applies to (matched against each row's ``task``); unset: all rows."""
+    gate: str | None = None
+    """Name of another term that must pass (value >= ``gate_min``) for this term to count."""
+    gate_min: float = 1.0
+    """The value the gate term must reach to pass."""
+
+    def applies_to(self, task: str | None) -> bool:
+        if self.when is None:
+            return True
+        wanted = [self.when] if isinstance(self.when, str) else self.when
+        return task in wanted
+
+
+class StatusPolicy(_Strict):
+    """What training sees for each non-ok status: ``zero``, ``mask`` (null), ``penalty:<x>`` or
+    ``raise``."""
+
+    not_applicable: Action = "mask"
+    """A row that no term applies to (no term's ``when`` matches its task)."""
+    invalid_reference: Action = "mask"
+    """The reference is unusable: the data is wrong, not the completion."""
+    parse_error: Action = "zero"
+    """No answer could be extracted from the completion: the policy's fault."""
+    timeout: Action = "zero"
+    """The reward ran past its time limit and was killed."""
+    error: Action = "mask"
+    """The reward crashed, returned a non-number, or the input row was malformed."""
+    refused: Action = "zero"
+    """The completion was refused before scoring (over a size limit, or unsafe to run)."""
+
+    def action(self, status: str) -> str:
+        return str(getattr(self, status))
+
+
+class Limits(_Strict):
+    """Guards applied to every row before any reward sees it."""
+
+    max_completion_chars: int = Field(default=1_000_000, gt=0)
+    """Longer completions are ``refused`` instead of being handed to rewards."""
+
+
+class Spec(_Strict):
+    """A complete reward definition."""
+
+    name: str = "unnamed"
+    """A label recorded in the run log."""
+    description: str = ""
+    """Free text for people."""
+    terms: list[TermSpec] = Field(min_length=1)
+    """The reward terms; the row reward is the weighted sum of the terms that apply."""
+    on_status: StatusPolicy = Field(default_factory=StatusPolicy)
+    """Status policy: how each failure status becomes a training value."""
+    limits: Limits = Field(default_factory=Limits)
+    """Input guards."""
+
+    @pydantic.model_validator(mode="after")
+    def _check_terms(self) -> Spec:
+        names = [term.name for term in self.terms]
+        for position, term in enumerate(self.terms):
+            if names.count(term.name) > 1:
+                raise ValueError(f"terms[{position}]: term name {term.name!r} is used twice")
+            if term.gate is not None:
+                if term.gate == term.name:
+                    raise ValueError(f"terms[{position}] ({term.name!r}).gate: a term cannot gate itself")
+                if term.gate not in names:
+                    raise ValueError(
+                        f"terms[{position}] ({term.name!r}).gate: no term named {term.gate!r}"
+                        f"{_did_you_mean(term.gate, names)}"
+                    )
+        return self
+
+    def content_hash(self) -> str:
+        """A stable hash of everything that changes the numbers (not of the file's layout)."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ResolvedTerm:
+    """A term with its reward looked up and its params validated."""
+
+    spec: TermSpec
+    reward: Reward
+    params: dict[str, Any]
+    timeout_s: float
+    retries: int = 2
+    concurrency: int = 16
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def load_spec(source: object, *, registry: Registry | None = None) -> Spec:
+    """Build and validate a `Spec` from a Spec, dict, TOML path or reward name.
+
+    Raises:
+        SpecError: naming the source, the key and what to change.
+    """
+    registry = registry or default_registry
+    if isinstance(source, Spec):
+        spec, origin = source, "<Spec>"
+    elif isinstance(source, dict):
+        spec, origin = _from_dict(source, "<dict>"), "<dict>"
+    elif isinstance(source, str | Path):
+        text = str(source)
+        path = Path(text)
+        if text.endswith(".toml") or path.is_file():
+            spec, origin = _from_file(path), str(path)
+        else:
+            spec = Spec(name=text, terms=[TermSpec(name=_term_name(text), use=text)])
+            origin = f"reward {text!r}"
+    else:
+        raise SpecError(f"a spec must be a reward name, a TOML path, a dict or a Spec, not {type(source).__name__}")
+    resolve_terms(spec, registry=registry, origin=origin)
+    return spec
+
+
+def resolve_terms(spec: Spec, *, registry: Registry | None = None, origin: str = "<spec>") -> list[ResolvedTerm]:
+    """Look up every term's reward and validate its params; raises `SpecError` on the first problem."""
+    registry = registry or default_registry
+    resolved = []
+    for position, term in enumerate(spec.terms):
+        where = f"{origin}: terms[{position}] ({term.name!r})"
+        try:
+            reward = registry.get(term.use)
+        except RegistryError as exc:
+            raise SpecError(f"{where}.use: {exc}") from None
+        try:
+            params = reward.validate_params(term.params)
+        except pydantic.ValidationError as exc:
+            raise SpecError(f"{where}.params: {_describe_params_error(exc, reward)}") from None
+        timeout = term.params.get("timeout_s", reward.timeout_s)
+        retries = term.params.get("retries", 2)
+        concurrency = term.params.get("concurrency", 16)
+        for key, value, low in (("timeout_s", timeout, 0), ("retries", retries, -1), ("concurrency", concurrency, 0)):
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not is_number or value <= low or (key != "timeout_s" and value != int(value)):
+                kind = "a positive number of seconds" if key == "timeout_s" else f"an integer > {low}"
+                raise SpecError(f"{where}.params.{key}: must be {kind}, got {value!r}")
+        resolved.append(
+            ResolvedTerm(
+                spec=term,
+                reward=reward,
+                params=params,
+                timeout_s=float(timeout),
+                retries=int(retries),
+                concurrency=int(concurrency),
+            )
+        )
+    return resolved
+
+
+def _term_name(reward_name: str) -> str:
+    return reward_name.rsplit(":", 1)[-1]
+
+
+def _from_file(path: Path) -> Spec:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec file: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: spec file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: invalid TOML: {exc}") from None
+    return _from_dict(data, str(path))
+
+
+def _from_dict(data: dict[str, Any], origin: str) -> Spec:
+    try:
+        return Spec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise SpecError(_describe_spec_error(exc, data, origin)) from None
+
+
+def _describe_spec_error(exc: pydantic.ValidationError, data: dict[str, Any], origin: str) -> str:
+    lines = []
+    for error in exc.errors():
+        key = _key_path(error["loc"], data)
+        if error["type"] == "extra_forbidden":
+            model = _model_at(error["loc"][:-1])
+            allowed = list(model.model_fields) if model else []
+            bad = str(error["loc"][-1])
+            lines.append(
+                f"{key}: unknown key {bad!r}{_did_you_mean(bad, allowed)} "
+                f"(allowed here: {', '.join(allowed)})"
+            )
+        elif error["type"] == "missing":
+            lines.append(f"{key}: required key is missing")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {message} (got {error.get('input')!r})")
+    plural = "s" if len(lines) > 1 else ""
+    return f"{origin}: invalid spec, {len(lines)} problem{plural}:\n  " + "\n  ".join(lines)
+
+
+def _describe_params_error(exc: pydantic.ValidationError, reward: Reward) -> str:
+    allowed = [name for name in reward.params_model().model_fields] + sorted(ENGINE_PARAMS)
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "<params>"
+        if error["type"] == "extra_forbidden":
+            problems.append(
+                f"unknown param {key!r} for reward {reward.name!r}{_did_you_mean(key, allowed)} "
+                f"(accepted: {', '.join(allowed)})"
+            )
+        elif error["type"] == "missing":
+            problems.append(f"reward {reward.name!r} needs param {key!r}")
+        else:
+            problems.append(f"{key}: {error['msg']} (got {error.get('input')!r})")
+    return "; ".join(problems)
+
+
+def _key_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    parts: list[str] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            label = f"[{part}]"
+            if isinstance(node, list) and part < len(node):
+                node = node[part]
+                if isinstance(node, dict) and isinstance(node.get("name"), str):
+                    label += f" ({node['name']!r})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return "".join(parts) or "<top level>"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Spec
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return model
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

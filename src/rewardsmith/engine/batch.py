@@ -1,0 +1,61 @@
+"""`ScoredBatch`: the scores of one batch in input order, with their summary statistics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rewardsmith.core.score import STATUSES, Score
+
+__all__ = ["ScoredBatch", "summarize"]
+
+
+class ScoredBatch(list[Score]):
+    """A list of `Score`, one per input row in order, plus ``status_counts`` and means.
+
+    Example:
+        >>> batch = ScoredBatch([Score(value=1.0), Score.fail("timeout", "slow")])
+        >>> batch.status_counts["timeout"], batch.mean_reward
+        (1, 1.0)
+    """
+
+    def __init__(self, scores: list[Score], ids: list[str] | None = None) -> None:
+        super().__init__(scores)
+        self.ids = ids if ids is not None else [str(index) for index in range(len(scores))]
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many rows ended in each status (every status is present, zero included)."""
+        counts = Counter(score.status for score in self)
+        return {status: counts.get(status, 0) for status in STATUSES}
+
+    @property
+    def mean_reward(self) -> float | None:
+        values = [score.value for score in self if score.value is not None]
+        return sum(values) / len(values) if values else None
+
+    @property
+    def component_means(self) -> dict[str, float]:
+        return summarize(self)["component_means"]
+
+
+def summarize(scores: list[Score]) -> dict[str, Any]:
+    """Mean reward, per-component means and status counts of a list of scores."""
+    totals: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    values = []
+    statuses: Counter[str] = Counter()
+    for score in scores:
+        statuses[score.status] += 1
+        if score.value is not None:
+            values.append(score.value)
+        for name, value in score.components.items():
+            totals[name] = totals.get(name, 0.0) + value
+            counts[name] = counts.get(name, 0) + 1
+    return {
+        "rows": len(scores),
+        "mean_reward": sum(values) / len(values) if values else None,
+        "scored": len(values),
+        "component_means": {name: totals[name] / counts[name] for name in totals},
+        "status_counts": {status: statuses.get(status, 0) for status in STATUSES},
+    }

@@ -1,0 +1,76 @@
+"""Content-hash keys for reward results, and the in-memory cache that holds them.
+
+A key hashes the reward's name, version and defining function, its params, and only the sample
+fields the reward declares it reads, so the same completion under another id or prompt is a hit.
+Only verdicts that cannot change on a retry are cached: ``timeout`` and ``error`` are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any, Final
+
+import msgspec
+
+from rewardsmith.core.reward import Reward
+from rewardsmith.core.sample import Sample
+from rewardsmith.core.score import Score
+
+__all__ = ["CACHEABLE_STATUSES", "ScoreCache", "cache_key"]
+
+CACHEABLE_STATUSES: Final = frozenset({"ok", "parse_error", "invalid_reference", "not_applicable", "refused"})
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=repr, order="deterministic")
+
+
+def cache_key(reward: Reward, params: dict[str, Any], sample: Sample) -> bytes:
+    """The content hash of one reward call."""
+    fields = [sample.get(field) for field in reward.reads]
+    return _digest((reward.id, reward.ref, params, reward.reads, fields))
+
+
+def _digest(payload: Any) -> bytes:
+    return hashlib.blake2b(_encoder.encode(payload), digest_size=16).digest()
+
+
+class ScoreCache:
+    """A thread-safe LRU map from content hash to `Score`; returns copies so callers may mutate."""
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[bytes, Score] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> Score | None:
+        with self._lock:
+            score = self._entries.get(key)
+            if score is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+        return _copy(score)
+
+    def put(self, key: bytes, score: Score) -> None:
+        if score.status not in CACHEABLE_STATUSES or self.max_entries <= 0:
+            return
+        with self._lock:
+            self._entries[key] = _copy(score)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _copy(score: Score) -> Score:
+    return msgspec.structs.replace(score, components=dict(score.components), info=dict(score.info))

@@ -1,0 +1,296 @@
+"""The engine: routes every (row, term) to where it may run, caches, and combines the results.
+
+Where a term runs follows from its reward's kind:
+
+- ``inline`` rewards (cheap, cannot hang) run in the calling thread;
+- ``cpu`` rewards run in the `WorkerPool`, where a time limit kills the worker;
+- ``io`` rewards run on the `AsyncRunner` with a concurrency limit, retries and timeouts;
+- ``group`` rewards get all samples of one ``group`` at once (in the pool unless inline).
+
+A repeated call (same reward, params and read fields) is run once per batch and answered from
+the cache afterwards. One failing row never costs another: every problem becomes a status.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future
+from typing import Any
+
+import msgspec
+
+from rewardsmith.core.policy import apply_policy
+from rewardsmith.core.sample import Sample, SampleError
+from rewardsmith.core.score import Score
+from rewardsmith.core.spec import ResolvedTerm, Spec, load_spec, resolve_terms
+from rewardsmith.engine.aio import AsyncRunner
+from rewardsmith.engine.batch import ScoredBatch
+from rewardsmith.engine.cache import ScoreCache, cache_key
+from rewardsmith.engine.pool import Job, WorkerPool
+from rewardsmith.shaping.combine import combine_terms
+
+__all__ = ["Engine", "Row", "prepare_rows"]
+
+Row = Sample | Score
+"""A prepared row: a `Sample`, or a `Score` for a row that failed before scoring."""
+
+
+def prepare_rows(rows: Iterable[Any], *, start: int = 0) -> tuple[list[Row], list[str]]:
+    """Turn input rows into samples; a malformed row becomes an ``error`` score naming the field.
+
+    Returns the prepared rows and their ids (generated as ``row-<index>`` where missing).
+    """
+    prepared: list[Row] = []
+    ids: list[str] = []
+    for index, row in enumerate(rows, start):
+        if isinstance(row, Sample | Score):
+            prepared.append(row)
+            ids.append(row.id if isinstance(row, Sample) else f"row-{index}")
+            continue
+        try:
+            sample = Sample.from_row(row, index)
+        except SampleError as exc:
+            raw_id = row.get("id") if isinstance(row, dict) else None
+            ids.append(str(raw_id) if isinstance(raw_id, str | int) else f"row-{index}")
+            prepared.append(Score.fail("error", f"row {index}: {exc}", field=exc.field))
+            continue
+        prepared.append(sample)
+        ids.append(sample.id)
+    return prepared, ids
+
+
+class Engine:
+    """Scores batches of rows against specs. Reuse one engine: it keeps warm workers and a cache.
+
+    Args:
+        workers: worker processes for ``cpu`` rewards (default: the number of cores).
+        cache: keep results by content hash (True), or pass a `ScoreCache`, or False.
+        memory_mb: address-space limit for each worker process.
+    """
+
+    def __init__(
+        self, workers: int | None = None, *, cache: bool | ScoreCache = True, memory_mb: int | None = None
+    ) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.memory_mb = memory_mb
+        if isinstance(cache, ScoreCache):
+            self.cache: ScoreCache | None = cache
+        else:
+            self.cache = ScoreCache() if cache else None
+        self._pool: WorkerPool | None = None
+        self._aio: AsyncRunner | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def pool(self) -> WorkerPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.workers, memory_mb=self.memory_mb)
+            return self._pool
+
+    @property
+    def aio(self) -> AsyncRunner:
+        with self._lock:
+            if self._aio is None:
+                self._aio = AsyncRunner()
+            return self._aio
+
+    def close(self) -> None:
+        """Stop worker processes and the event loop thread; the engine can start them again."""
+        with self._lock:
+            pool, aio = self._pool, self._aio
+            self._pool = self._aio = None
+        if pool is not None:
+            pool.shutdown()
+        if aio is not None:
+            aio.shutdown()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def score(self, rows: Iterable[Any], spec: Any) -> ScoredBatch:
+        """Score rows (dicts or samples) with a spec (name, path, dict or `Spec`), in order."""
+        loaded = load_spec(spec)
+        prepared, ids = prepare_rows(rows)
+        return self.score_prepared(prepared, ids, loaded, resolve_terms(loaded))
+
+    def score_prepared(
+        self, rows: list[Row], ids: list[str], spec: Spec, terms: list[ResolvedTerm]
+    ) -> ScoredBatch:
+        """Score rows already prepared by `prepare_rows` with an already-resolved spec."""
+        plan = _Plan(rows, spec, terms, self.cache)
+        pool_futures = self.pool.submit(plan.pool_jobs) if plan.pool_jobs else []
+        io_futures = [
+            self.aio.submit(
+                term.reward, term.params, sample,
+                timeout_s=term.timeout_s, retries=term.retries,
+                concurrency=term.concurrency, limit_key=(term.reward.ref, term.name),
+            )
+            for term, sample in plan.io_calls
+        ]
+        plan.run_inline()
+        for waiter, future in zip(plan.pool_waiters, pool_futures, strict=True):
+            plan.deliver(waiter, future.result())
+        for waiter, future in zip(plan.io_waiters, io_futures, strict=True):
+            plan.deliver(waiter, _io_result(future))
+        return ScoredBatch([plan.combine(index, ids[index]) for index in range(len(rows))], ids)
+
+
+def _io_result(future: Future[Score]) -> Score:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - the loop was stopped under the call
+        return Score.fail("error", f"io call failed: {type(exc).__name__}: {exc}")
+
+
+class _Waiter:
+    """Where one computed result goes: a term, a key for the cache, and the rows waiting on it."""
+
+    __slots__ = ("key", "rows", "term")
+
+    def __init__(self, term: ResolvedTerm, key: bytes | None, rows: list[int]) -> None:
+        self.term = term
+        self.key = key
+        self.rows = rows
+
+
+class _Plan:
+    """One batch: which (row, term) pairs are answered, cached, deduplicated or still to run."""
+
+    def __init__(self, rows: list[Row], spec: Spec, terms: list[ResolvedTerm], cache: ScoreCache | None) -> None:
+        self.rows = rows
+        self.spec = spec
+        self.cache = cache
+        self.results: list[dict[str, Score]] = [{} for _ in rows]
+        self.pool_jobs: list[Job] = []
+        self.pool_waiters: list[_Waiter] = []
+        self.io_calls: list[tuple[ResolvedTerm, Sample]] = []
+        self.io_waiters: list[_Waiter] = []
+        self.inline: list[tuple[_Waiter, Any]] = []
+        self._pending: dict[tuple[str, bytes], _Waiter] = {}
+        limit = spec.limits.max_completion_chars
+        self.refusals = {
+            index: _too_long(row, limit)
+            for index, row in enumerate(rows)
+            if isinstance(row, Sample) and _is_too_long(row, limit)
+        }
+        for term in terms:
+            if term.reward.kind == "group":
+                self._plan_groups(term)
+            else:
+                self._plan_each(term)
+
+    def _plan_each(self, term: ResolvedTerm) -> None:
+        reward = term.reward
+        for index, row in enumerate(self.rows):
+            if not isinstance(row, Sample):
+                continue
+            if self._answered_without_running(index, row, term):
+                continue
+            key = cache_key(reward, term.params, row) if self.cache is not None else None
+            if self._from_cache_or_pending(key, index, term):
+                continue
+            waiter = _Waiter(term, key, [index])
+            if key is not None:
+                self._pending[term.name, key] = waiter
+            if reward.kind == "io":
+                self.io_calls.append((term, row))
+                self.io_waiters.append(waiter)
+            elif reward.inline:
+                self.inline.append((waiter, row))
+            else:
+                self.pool_jobs.append(Job(reward, term.params, row, term.timeout_s))
+                self.pool_waiters.append(waiter)
+
+    def _plan_groups(self, term: ResolvedTerm) -> None:
+        groups: dict[Any, list[int]] = {}
+        for index, row in enumerate(self.rows):
+            if not isinstance(row, Sample) or self._answered_without_running(index, row, term):
+                continue
+            groups.setdefault(row.group if row.group is not None else ("row", index), []).append(index)
+        # Group results are not cached: a group is rarely repeated whole.
+        for members in groups.values():
+            samples = [self.rows[index] for index in members]
+            waiter = _Waiter(term, None, members)
+            if term.reward.inline:
+                self.inline.append((waiter, samples))
+            else:
+                self.pool_jobs.append(Job(term.reward, term.params, samples, term.timeout_s))
+                self.pool_waiters.append(waiter)
+
+    def _answered_without_running(self, index: int, row: Sample, term: ResolvedTerm) -> bool:
+        if not term.spec.applies_to(row.task):
+            wanted = term.spec.when if isinstance(term.spec.when, list) else [term.spec.when]
+            self.results[index][term.name] = Score(
+                status="not_applicable", reason=f"task {row.task!r} is not one of {wanted}"
+            )
+            return True
+        if index in self.refusals:
+            self.results[index][term.name] = Score.fail("refused", self.refusals[index])
+            return True
+        return False
+
+    def _from_cache_or_pending(self, key: bytes | None, index: int, term: ResolvedTerm) -> bool:
+        if key is None or self.cache is None:
+            return False
+        pending = self._pending.get((term.name, key))
+        if pending is not None:
+            pending.rows.append(index)
+            return True
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.results[index][term.name] = cached
+            return True
+        return False
+
+    def run_inline(self) -> None:
+        for waiter, payload in self.inline:
+            term = waiter.term
+            if isinstance(payload, list):
+                self.deliver(waiter, term.reward.run_group(payload, term.params))
+            else:
+                self.deliver(waiter, term.reward.run(payload, term.params))
+
+    def deliver(self, waiter: _Waiter, result: Score | list[Score]) -> None:
+        if isinstance(result, list):
+            self._deliver_group(waiter.term, waiter.rows, result)
+            return
+        if waiter.key is not None and self.cache is not None:
+            self.cache.put(waiter.key, result)
+        first, *rest = waiter.rows
+        self.results[first][waiter.term.name] = result
+        for index in rest:
+            self.results[index][waiter.term.name] = msgspec.structs.replace(result)
+
+    def _deliver_group(self, term: ResolvedTerm, members: list[int], scores: list[Score]) -> None:
+        for index, score in zip(members, scores, strict=True):
+            self.results[index][term.name] = msgspec.structs.replace(score)
+
+    def combine(self, index: int, row_id: str) -> Score:
+        row = self.rows[index]
+        if isinstance(row, Score):
+            value = apply_policy(self.spec.on_status, row, row_id=row_id, term="<input>")
+            return msgspec.structs.replace(row, value=value)
+        combined = combine_terms(self.spec, self.results[index], row_id=row_id)
+        combined.latency_s = sum(score.latency_s for score in self.results[index].values())
+        return combined
+
+
+def _is_too_long(sample: Sample, limit: int) -> bool:
+    return len(sample.completion_text) > limit
+
+
+def _too_long(sample: Sample, limit: int) -> str:
+    return (
+        f"completion has {len(sample.completion_text):,} characters, over the limit of {limit:,} "
+        "(limits.max_completion_chars)"
+    )

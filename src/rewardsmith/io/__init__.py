@@ -1,0 +1,1 @@
+"""Readers and writers (JSONL, Parquet) and the run log."""

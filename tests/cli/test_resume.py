@@ -1,0 +1,96 @@
+"""A run killed with kill -9 or Ctrl-C resumes from the run log without rescoring or losing rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rewardsmith.io.runlog import RunLog
+
+ENGINE_TESTS = Path(__file__).resolve().parents[1] / "engine"
+ROWS = 240
+
+
+def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(ENGINE_TESTS))
+    return subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", "score", str(tmp_path / "rows.jsonl"),
+         "--spec", str(tmp_path / "spec.toml"), "--workers", "2", "--chunk-size", "16", *extra],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _prepare(tmp_path: Path) -> Path:
+    calls = tmp_path / "calls.txt"
+    (tmp_path / "rows.jsonl").write_text(
+        "".join(json.dumps({"id": f"q{i}", "completion": "ok", "reference": "ok" if i % 2 else f"r{i}"}) + "\n"
+                for i in range(ROWS))
+    )
+    (tmp_path / "spec.toml").write_text(
+        '[[terms]]\nname = "t"\nuse = "sample_rewards:behaves"\n'
+        f'params = {{ delay_s = 0.02, calls_file = "{calls}" }}\n'
+    )
+    return calls
+
+
+def _wait_for_logged_rows(log: RunLog, minimum: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = log.runs()
+        if runs and runs[-1].row_count() >= minimum:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run logged nothing within 60 s")
+
+
+def _called_ids(calls: Path) -> list[str]:
+    return [line.split()[1] for line in calls.read_text().splitlines()] if calls.exists() else []
+
+
+def _finish_with_resume(tmp_path: Path, calls: Path, log: RunLog) -> None:
+    done_before = {row.id for row in log.runs()[-1].logged_rows().values()}
+    calls_before = len(_called_ids(calls))
+    resumed = _start(tmp_path, "--resume")
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert f"resumed rows: {len(done_before)}" in out
+    rescored = set(_called_ids(calls)[calls_before:]) & done_before
+    assert not rescored, f"rows already in the log were scored again: {sorted(rescored)[:5]}"
+    rows = [json.loads(line) for line in (tmp_path / "rows.scored.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in rows] == [f"q{i}" for i in range(ROWS)]
+    assert all(row["status"] == "ok" for row in rows)
+    assert [row["reward"] for row in rows] == [float(i % 2) for i in range(ROWS)]
+    assert len(log.runs()) == 1 and log.runs()[0].manifest["status"] == "completed"
+
+
+def test_resume_after_kill_9(tmp_path: Path, isolated_run_log: Path) -> None:
+    calls = _prepare(tmp_path)
+    log = RunLog(isolated_run_log)
+    process = _start(tmp_path)
+    _wait_for_logged_rows(log, 16)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    time.sleep(0.5)
+    settled = len(_called_ids(calls))
+    time.sleep(0.5)
+    assert len(_called_ids(calls)) == settled, "workers kept scoring after their parent was killed"
+    assert log.runs()[-1].manifest["status"] == "running"  # nobody closed it
+    _finish_with_resume(tmp_path, calls, log)
+
+
+def test_resume_after_ctrl_c(tmp_path: Path, isolated_run_log: Path) -> None:
+    calls = _prepare(tmp_path)
+    log = RunLog(isolated_run_log)
+    process = _start(tmp_path)
+    _wait_for_logged_rows(log, 16)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "--resume" in err
+    assert log.runs()[-1].manifest["status"] == "interrupted"
+    _finish_with_resume(tmp_path, calls, log)

@@ -1,0 +1,100 @@
+"""Rewards with known misbehaviour, importable by worker processes (tests/engine is on sys.path)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import rewardsmith
+from rewardsmith import Sample, Score, TransientError
+
+
+def _log_call(path: str | None, sample: Sample) -> None:
+    if path:
+        with open(path, "a") as handle:
+            handle.write(f"{os.getpid()} {sample.id} {sample.completion_text[:20]}\n")
+
+
+@rewardsmith.reward("test.behaves", timeout_s=5, reads=("completion", "reference"))
+def behaves(sample: Sample, *, calls_file: str | None = None, delay_s: float = 0.0) -> Score | float:
+    """Misbehaves on command: the completion says what to do."""
+    _log_call(calls_file, sample)
+    if delay_s:
+        time.sleep(delay_s)
+    command = sample.completion_text
+    if command == "hang":
+        while True:
+            pass
+    if command == "sleep":
+        time.sleep(3600)
+    if command == "die":
+        os._exit(7)
+    if command == "segfault":
+        import ctypes
+
+        ctypes.string_at(0)
+    if command == "exit":
+        raise SystemExit(0)
+    if command == "raise":
+        raise ValueError("reward blew up")
+    if command == "nan":
+        return float("nan")
+    if command == "inf":
+        return float("inf")
+    if command == "text":
+        return "1.0"  # type: ignore[return-value]
+    if command == "none":
+        return None  # type: ignore[return-value]
+    if command == "unpicklable":
+        return Score(value=1.0, info={"lock": __import__("threading").Lock()})
+    if command == "parse":
+        return Score.fail("parse_error", "no answer found")
+    return float(command == str(sample.reference))
+
+
+@rewardsmith.reward("test.inline_len", inline=True, reads=("completion",))
+def inline_len(sample: Sample, *, calls_file: str | None = None) -> float:
+    """Length of the completion, in process."""
+    _log_call(calls_file, sample)
+    return float(len(sample.completion_text))
+
+
+@rewardsmith.reward("test.judge", kind="io", timeout_s=2)
+async def judge(sample: Sample, *, state_dir: str, fail_times: int = 0, delay_s: float = 0.0) -> float:
+    """An async reward that fails transiently a given number of times per sample."""
+    state = Path(state_dir)
+    active = state / "active"
+    with open(state / "starts", "a") as handle:
+        handle.write(sample.id + "\n")
+    attempts = sum(1 for line in (state / "starts").read_text().splitlines() if line == sample.id)
+    _bump(active, +1)
+    try:
+        await asyncio.sleep(delay_s)
+        if attempts <= fail_times:
+            raise TransientError("503 from the judge")
+        if sample.completion_text == "slow":
+            await asyncio.sleep(60)
+        if sample.completion_text == "broken":
+            raise KeyError("not transient")
+        return 1.0
+    finally:
+        _bump(active, -1)
+
+
+def _bump(path: Path, delta: int) -> None:
+    current = int(path.read_text()) if path.exists() else 0
+    path.write_text(str(current + delta))
+    peak = path.with_name("peak")
+    best = int(peak.read_text()) if peak.exists() else 0
+    peak.write_text(str(max(best, current + delta)))
+
+
+@rewardsmith.reward("test.group_rank", kind="group")
+def group_rank(samples: list[Sample]) -> list[float]:
+    """Each sample's length rank within its group, scaled to [0, 1]."""
+    lengths = [len(s.completion_text) for s in samples]
+    order = sorted(lengths)
+    top = max(len(samples) - 1, 1)
+    return [order.index(length) / top for length in lengths]
