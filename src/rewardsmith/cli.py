@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from rich.table import Table
 
 from rewardsmith.core.errors import InputError, RewardFailedError, RewardsmithError, SpecError
 from rewardsmith.core.registry import default_registry
-from rewardsmith.core.spec import Spec, load_spec, resolve_terms
+from rewardsmith.core.spec import Spec, load_spec
 
 app = typer.Typer(
     help="rewardsmith: define, verify, compose, serve and audit reward signals.",
@@ -25,13 +24,19 @@ errors = Console(stderr=True)
 
 LogDir = Annotated[
     Path | None,
-    typer.Option("--log-dir", help="Run log root (default: $REWARDSMITH_HOME/runs or ./.rewardsmith/runs)."),
+    typer.Option(
+        "--log-dir", help="Run log root (default: $REWARDSMITH_HOME/runs or ./.rewardsmith/runs)."
+    ),
 ]
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        raise SystemExit(130) from None
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -52,13 +57,18 @@ def _load(spec: str | None, reward: str | None) -> Spec:
 @app.command()
 def score(
     input: Annotated[Path, typer.Argument(help="Rows to score: .jsonl or .parquet.")],
-    reward: Annotated[str | None, typer.Option("--reward", "-r", help="A registered reward name.")] = None,
+    reward: Annotated[
+        str | None, typer.Option("--reward", "-r", help="A registered reward name.")
+    ] = None,
     spec: Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Where to write scored rows (.jsonl or .parquet).")
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write scored rows (.jsonl or .parquet)."),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the last run of this spec on this input.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue the last run of this spec on this input.")
+    ] = False,
     chunk_size: Annotated[int, typer.Option(help="Rows scored per engine call.")] = 512,
     log_dir: LogDir = None,
 ) -> None:
@@ -68,8 +78,14 @@ def score(
     loaded = _load(spec, reward)
     try:
         summary = score_file(
-            input, loaded, output=output, workers=workers, resume=resume,
-            chunk_size=chunk_size, log_dir=log_dir, console=console,
+            input,
+            loaded,
+            output=output,
+            workers=workers,
+            resume=resume,
+            chunk_size=chunk_size,
+            log_dir=log_dir,
+            console=console,
         )
     except KeyboardInterrupt:
         errors.print("interrupted: every row scored so far is in the run log; rerun with --resume")
@@ -85,8 +101,12 @@ def score(
 def check(
     input: Annotated[Path, typer.Argument(help="Rows to check: .jsonl or .parquet.")],
     spec: Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")] = None,
-    reward: Annotated[str | None, typer.Option("--reward", "-r", help="A registered reward name.")] = None,
-    limit: Annotated[int, typer.Option(help="Score at most this many rows for the reward-range check.")] = 2000,
+    reward: Annotated[
+        str | None, typer.Option("--reward", "-r", help="A registered reward name.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(help="Score at most this many rows for the reward-range check.")
+    ] = 2000,
     workers: Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")] = None,
     show: Annotated[int, typer.Option(help="Offending rows shown per problem.")] = 5,
 ) -> None:
@@ -101,7 +121,9 @@ def check(
     console.print(f"checked {report.rows} rows of {input} against spec {loaded.name!r}")
     table = Table("check", "rows", "result")
     for name, count in report.counts.items():
-        table.add_row(name, str(count), "[green]ok[/]" if not report.problems.get(name) else "[red]problem[/]")
+        table.add_row(
+            name, str(count), "[green]ok[/]" if not report.problems.get(name) else "[red]problem[/]"
+        )
     console.print(table)
     for name, examples in report.problems.items():
         console.print(f"[bold red]{name}[/]: {len(examples)} row(s)", highlight=False)
@@ -139,8 +161,12 @@ def runs(log_dir: LogDir = None) -> None:
     for run in log.runs():
         manifest = run.manifest
         table.add_row(
-            run.id, str(manifest.get("created_at", ""))[:19], str(manifest.get("status")),
-            str(manifest.get("spec_name")), str(run.row_count()), str(manifest.get("input") or ""),
+            run.id,
+            str(manifest.get("created_at", ""))[:19],
+            str(manifest.get("status")),
+            str(manifest.get("spec_name")),
+            str(run.row_count()),
+            str(manifest.get("input") or ""),
         )
     console.print(table if table.row_count else f"no runs under {log.root}")
 
@@ -160,7 +186,10 @@ def show(
         _fail(str(exc))
     summary = run_summary(log, found)
     manifest = found.manifest
-    console.print(f"run {found.id}  ({manifest.get('status')}, created {manifest.get('created_at')})", highlight=False)
+    console.print(
+        f"run {found.id}  ({manifest.get('status')}, created {manifest.get('created_at')})",
+        highlight=False,
+    )
     console.print(
         f"spec {manifest.get('spec_name')!r} hash {manifest.get('spec_hash')}  "
         f"rewardsmith {manifest.get('rewardsmith_version')}  python {manifest.get('python')}",
@@ -168,7 +197,9 @@ def show(
     )
     for term, info in manifest.get("rewards", {}).items():
         console.print(f"  term {term}: {info.get('name')}@{info.get('version')}", highlight=False)
-    console.print(f"input {manifest.get('input')}\noutput {manifest.get('output')}", highlight=False)
+    console.print(
+        f"input {manifest.get('input')}\noutput {manifest.get('output')}", highlight=False
+    )
     _print_summary(summary)
 
 
@@ -221,4 +252,4 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -15,9 +15,13 @@ ENGINE_TESTS = Path(__file__).resolve().parents[1] / "engine"
 CLI = [sys.executable, "-m", "rewardsmith.cli"]
 
 
-def run_cli(*args: str, cwd: Path, env_extra: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env_extra: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ENGINE_TESTS), COLUMNS="200", **(env_extra or {}))
-    return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -51,15 +55,30 @@ def test_score_parquet_to_parquet_with_a_spec(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pylist(ROWS[:2]), data)
     spec = tmp_path / "spec.toml"
     spec.write_text('name = "t"\n[[terms]]\nname = "em"\nuse = "exact_match"\nweight = 2.0\n')
-    result = run_cli("score", str(data), "--spec", str(spec), "-o", str(tmp_path / "out.parquet"), "--workers", "1", cwd=tmp_path)
+    result = run_cli(
+        "score",
+        str(data),
+        "--spec",
+        str(spec),
+        "-o",
+        str(tmp_path / "out.parquet"),
+        "--workers",
+        "1",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     table = pq.read_table(tmp_path / "out.parquet").to_pylist()
-    assert [(row["id"], row["reward"], row["status"]) for row in table] == [("a", 2.0, "ok"), ("b", 0.0, "ok")]
+    assert [(row["id"], row["reward"], row["status"]) for row in table] == [
+        ("a", 2.0, "ok"),
+        ("b", 0.0, "ok"),
+    ]
 
 
 def test_bad_input_lines_are_reported_and_the_rest_scored(tmp_path: Path) -> None:
     data = tmp_path / "messy.jsonl"
-    data.write_bytes(b'{"id": "a", "completion": "x", "reference": "x"}\n{broken\n\xff\xfe\n{"id": "d"}\n')
+    data.write_bytes(
+        b'{"id": "a", "completion": "x", "reference": "x"}\n{broken\n\xff\xfe\n{"id": "d"}\n'
+    )
     result = run_cli("score", str(data), "--reward", "exact_match", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in (tmp_path / "messy.scored.jsonl").read_text().splitlines()]
@@ -76,7 +95,11 @@ def test_bad_spec_fails_before_scoring_with_file_and_key(tmp_path: Path) -> None
     spec.write_text('[[terms]]\nname = "em"\nuse = "exact_match"\nwieght = 1\n')
     result = run_cli("score", str(data), "--spec", str(spec), cwd=tmp_path)
     assert result.returncode == 2
-    assert "bad.toml" in result.stderr and "wieght" in result.stderr and "did you mean 'weight'" in result.stderr
+    assert (
+        "bad.toml" in result.stderr
+        and "wieght" in result.stderr
+        and "did you mean 'weight'" in result.stderr
+    )
     assert not (tmp_path / "qa.scored.jsonl").exists()
     neither = run_cli("score", str(data), cwd=tmp_path)
     assert neither.returncode == 2 and "exactly one of --spec" in neither.stderr
@@ -107,7 +130,9 @@ def test_raise_policy_stops_the_run_naming_row_and_term(tmp_path: Path) -> None:
     data = _write_jsonl(tmp_path / "qa.jsonl", [{"id": "x", "completion": "raise"}])
     spec = tmp_path / "spec.toml"
     # An import path finds a reward that no installed package registers.
-    spec.write_text('[[terms]]\nname = "t"\nuse = "sample_rewards:behaves"\n[on_status]\nerror = "raise"\n')
+    spec.write_text(
+        '[[terms]]\nname = "t"\nuse = "sample_rewards:behaves"\n[on_status]\nerror = "raise"\n'
+    )
     result = run_cli("score", str(data), "--spec", str(spec), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "row 'x', term 't': error" in result.stderr

@@ -19,21 +19,40 @@ ROWS = 240
 def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ENGINE_TESTS))
     return subprocess.Popen(
-        [sys.executable, "-m", "rewardsmith.cli", "score", str(tmp_path / "rows.jsonl"),
-         "--spec", str(tmp_path / "spec.toml"), "--workers", "2", "--chunk-size", "16", *extra],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rewardsmith.cli",
+            "score",
+            str(tmp_path / "rows.jsonl"),
+            "--spec",
+            str(tmp_path / "spec.toml"),
+            "--workers",
+            "2",
+            "--chunk-size",
+            "16",
+            *extra,
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def _prepare(tmp_path: Path) -> Path:
     calls = tmp_path / "calls.txt"
     (tmp_path / "rows.jsonl").write_text(
-        "".join(json.dumps({"id": f"q{i}", "completion": "ok", "reference": "ok" if i % 2 else f"r{i}"}) + "\n"
-                for i in range(ROWS))
+        "".join(
+            json.dumps({"id": f"q{i}", "completion": "ok", "reference": "ok" if i % 2 else f"r{i}"})
+            + "\n"
+            for i in range(ROWS)
+        )
     )
     (tmp_path / "spec.toml").write_text(
         '[[terms]]\nname = "t"\nuse = "sample_rewards:behaves"\n'
-        f'params = {{ delay_s = 0.02, calls_file = "{calls}" }}\n'
+        f'params = {{ delay_s = 0.03, calls_file = "{calls}" }}\n'
     )
     return calls
 

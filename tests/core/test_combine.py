@@ -17,7 +17,9 @@ def _spec(on_status: dict[str, str] | None = None, gate: bool = False) -> object
 
 
 def test_weighted_sum_with_components() -> None:
-    score = combine_terms(_spec(), {"correct": Score(value=1.0), "fmt": Score(value=0.5)}, row_id="r")
+    score = combine_terms(
+        _spec(), {"correct": Score(value=1.0), "fmt": Score(value=0.5)}, row_id="r"
+    )
     assert score.value == pytest.approx(1.25)
     assert score.components == {"correct": 1.0, "fmt": 0.5}
     assert score.status == "ok"
@@ -32,7 +34,9 @@ def test_gate_zeroes_the_gated_term_when_the_gate_fails() -> None:
     assert passed.value == 1.5
 
 
-@pytest.mark.parametrize(("action", "expected"), [("zero", 0.5), ("mask", None), ("penalty:-2", -1.5)])
+@pytest.mark.parametrize(
+    ("action", "expected"), [("zero", 0.5), ("mask", None), ("penalty:-2", -1.5)]
+)
 def test_status_policy_decides_what_training_sees(action: str, expected: float | None) -> None:
     spec = _spec({"timeout": action})
     score = combine_terms(
@@ -46,16 +50,22 @@ def test_status_policy_decides_what_training_sees(action: str, expected: float |
 def test_raise_policy_names_row_and_term() -> None:
     spec = _spec({"error": "raise"})
     with pytest.raises(RewardFailedError, match=r"row 'r7', term 'fmt': error: boom"):
-        combine_terms(spec, {"correct": Score(value=1.0), "fmt": Score.fail("error", "boom")}, row_id="r7")
+        combine_terms(
+            spec, {"correct": Score(value=1.0), "fmt": Score.fail("error", "boom")}, row_id="r7"
+        )
 
 
 def test_not_applicable_terms_are_left_out_and_a_row_with_none_is_masked() -> None:
     spec = _spec()
-    one = combine_terms(spec, {"correct": Score(value=1.0), "fmt": Score(status="not_applicable")}, row_id="r")
+    one = combine_terms(
+        spec, {"correct": Score(value=1.0), "fmt": Score(status="not_applicable")}, row_id="r"
+    )
     assert one.value == 1.0
     assert one.components == {"correct": 1.0}
     none = combine_terms(
-        spec, {"correct": Score(status="not_applicable"), "fmt": Score(status="not_applicable")}, row_id="r"
+        spec,
+        {"correct": Score(status="not_applicable"), "fmt": Score(status="not_applicable")},
+        row_id="r",
     )
     assert none.status == "not_applicable"
     assert none.value is None

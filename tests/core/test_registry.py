@@ -38,14 +38,20 @@ def test_builtins_load_lazily_by_name() -> None:
     assert reward.summary
 
 
-def test_import_path_names_a_plain_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "plainmod.py").write_text("def shout(sample):\n    return float(sample.completion_text.isupper())\n")
+def test_import_path_names_a_plain_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "plainmod.py").write_text(
+        "def shout(sample):\n    return float(sample.completion_text.isupper())\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     reward = Registry(use_entry_points=False).get("plainmod:shout")
     assert reward.run(rewardsmith.Sample(id="a", completion="HEY"), {}).value == 1.0
 
 
-def test_entry_points_register_third_party_rewards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_points_register_third_party_rewards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "thirdparty_rewards.py").write_text(
         "import rewardsmith\n"
         "@rewardsmith.reward('thirdparty.always', register=False)\n"
@@ -56,7 +62,9 @@ def test_entry_points_register_third_party_rewards(tmp_path: Path, monkeypatch: 
     dist = tmp_path / "thirdparty-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[rewardsmith.rewards]\nthirdparty.always = thirdparty_rewards:always\n")
+    (dist / "entry_points.txt").write_text(
+        "[rewardsmith.rewards]\nthirdparty.always = thirdparty_rewards:always\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = Registry()
     assert "thirdparty.always" in registry.names()

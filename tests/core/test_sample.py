@@ -8,8 +8,15 @@ from rewardsmith.core.sample import SampleError
 
 def test_row_becomes_sample_with_extra_fields_kept() -> None:
     sample = Sample.from_row(
-        {"id": 3, "prompt": "2+2?", "completion": "4", "reference": {"answer": "4"}, "task": "math",
-         "group": 9, "source": "gsm8k"},
+        {
+            "id": 3,
+            "prompt": "2+2?",
+            "completion": "4",
+            "reference": {"answer": "4"},
+            "task": "math",
+            "group": 9,
+            "source": "gsm8k",
+        },
         index=0,
     )
     assert sample.id == "3"
@@ -31,7 +38,10 @@ def test_chat_completion_text_is_last_assistant_message() -> None:
             "completion": [
                 {"role": "assistant", "content": "first"},
                 {"role": "tool", "content": "tool output"},
-                {"role": "assistant", "content": [{"type": "text", "text": "fin"}, {"type": "text", "text": "al"}]},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "text", "text": "fin"}, {"type": "text", "text": "al"}],
+                },
             ],
         },
         index=0,

@@ -57,17 +57,31 @@ def test_spec_hash_ignores_layout_but_not_values(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "fragments"),
     [
-        (("weight = 0.2", "wieght = 0.2"), ["terms[1] ('brief').wieght", "unknown key", "did you mean 'weight'"]),
-        (('use = "exact_match"', 'use = "exact_mach"'), ["terms[0] ('correct').use", "Did you mean 'exact_match'"]),
+        (
+            ("weight = 0.2", "wieght = 0.2"),
+            ["terms[1] ('brief').wieght", "unknown key", "did you mean 'weight'"],
+        ),
+        (
+            ('use = "exact_match"', 'use = "exact_mach"'),
+            ["terms[0] ('correct').use", "Did you mean 'exact_match'"],
+        ),
         (("weight = 0.2", 'weight = "heavy"'), ["terms[1] ('brief').weight", "valid number"]),
-        (('gate = "correct"', 'gate = "corect"'), ["gate", "no term named 'corect'", "did you mean 'correct'"]),
-        (('timeout = "zero"', 'timeout = "ignore"'), ["on_status.timeout", "'zero', 'mask', 'raise' or 'penalty:<number>'"]),
+        (
+            ('gate = "correct"', 'gate = "corect"'),
+            ["gate", "no term named 'corect'", "did you mean 'correct'"],
+        ),
+        (
+            ('timeout = "zero"', 'timeout = "ignore"'),
+            ["on_status.timeout", "'zero', 'mask', 'raise' or 'penalty:<number>'"],
+        ),
         (('timeout = "zero"', 'timeot = "zero"'), ["on_status.timeot", "did you mean 'timeout'"]),
         (("timeout_s = 5", "timeout_s = -1"), ["params.timeout_s", "positive number"]),
         (('name = "qa"', 'name = "qa"\nterms_extra = 1'), ["terms_extra", "unknown key"]),
     ],
 )
-def test_bad_specs_name_file_key_and_fix(tmp_path: Path, change: tuple[str, str], fragments: list[str]) -> None:
+def test_bad_specs_name_file_key_and_fix(
+    tmp_path: Path, change: tuple[str, str], fragments: list[str]
+) -> None:
     path = _write(tmp_path, GOOD.replace(*change))
     with pytest.raises(SpecError) as caught:
         load_spec(path)
@@ -81,7 +95,9 @@ def test_reward_params_are_checked_against_the_signature(tmp_path: Path) -> None
     with pytest.raises(SpecError, match=r"unknown param 'max_word' .*did you mean 'max_words'"):
         load_spec({"terms": [{"name": "b", "use": "test.spec.brief", "params": {"max_word": 3}}]})
     with pytest.raises(SpecError, match=r"params: max_words: Input should be a valid integer"):
-        load_spec({"terms": [{"name": "b", "use": "test.spec.brief", "params": {"max_words": "many"}}]})
+        load_spec(
+            {"terms": [{"name": "b", "use": "test.spec.brief", "params": {"max_words": "many"}}]}
+        )
 
 
 def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
@@ -91,7 +107,9 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
 
 def test_duplicate_term_names_and_empty_terms_are_rejected() -> None:
     with pytest.raises(SpecError, match="used twice"):
-        load_spec({"terms": [{"name": "a", "use": "exact_match"}, {"name": "a", "use": "exact_match"}]})
+        load_spec(
+            {"terms": [{"name": "a", "use": "exact_match"}, {"name": "a", "use": "exact_match"}]}
+        )
     with pytest.raises(SpecError, match="terms"):
         load_spec({"terms": []})
 

@@ -18,7 +18,9 @@ def _log_call(path: str | None, sample: Sample) -> None:
 
 
 @rewardsmith.reward("test.behaves", timeout_s=5, reads=("completion", "reference"))
-def behaves(sample: Sample, *, calls_file: str | None = None, delay_s: float = 0.0) -> Score | float:
+def behaves(
+    sample: Sample, *, calls_file: str | None = None, delay_s: float = 0.0
+) -> Score | float:
     """Misbehaves on command: the completion says what to do."""
     _log_call(calls_file, sample)
     if delay_s:
@@ -62,7 +64,9 @@ def inline_len(sample: Sample, *, calls_file: str | None = None) -> float:
 
 
 @rewardsmith.reward("test.judge", kind="io", timeout_s=2)
-async def judge(sample: Sample, *, state_dir: str, fail_times: int = 0, delay_s: float = 0.0) -> float:
+async def judge(
+    sample: Sample, *, state_dir: str, fail_times: int = 0, delay_s: float = 0.0
+) -> float:
     """An async reward that fails transiently a given number of times per sample."""
     state = Path(state_dir)
     active = state / "active"

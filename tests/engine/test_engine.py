@@ -18,7 +18,9 @@ def _calls(path: Path) -> list[str]:
 def test_repeated_completion_in_a_batch_is_scored_once(tmp_path: Path) -> None:
     calls = tmp_path / "calls"
     spec = {"terms": [{"name": "t", "use": "test.behaves", "params": {"calls_file": str(calls)}}]}
-    rows = [{"id": str(i), "completion": "ok", "reference": "ok", "prompt": f"p{i}"} for i in range(10)]
+    rows = [
+        {"id": str(i), "completion": "ok", "reference": "ok", "prompt": f"p{i}"} for i in range(10)
+    ]
     with Engine(workers=2) as engine:
         batch = engine.score(rows, spec)
         assert [s.value for s in batch] == [1.0] * 10
@@ -38,7 +40,9 @@ def test_errors_and_timeouts_are_not_cached(tmp_path: Path) -> None:
 
 def test_cache_can_be_turned_off(tmp_path: Path) -> None:
     calls = tmp_path / "calls"
-    spec = {"terms": [{"name": "t", "use": "test.inline_len", "params": {"calls_file": str(calls)}}]}
+    spec = {
+        "terms": [{"name": "t", "use": "test.inline_len", "params": {"calls_file": str(calls)}}]
+    }
     with Engine(cache=False) as engine:
         engine.score([{"completion": "same"}] * 3, spec)
     assert len(_calls(calls)) == 3
@@ -77,7 +81,11 @@ def test_routing_by_task() -> None:
         ]
     }
     batch = rewardsmith.score(
-        [{"completion": "abc", "task": "short"}, {"completion": "abc", "task": "long"}, {"completion": "abc"}],
+        [
+            {"completion": "abc", "task": "short"},
+            {"completion": "abc", "task": "long"},
+            {"completion": "abc"},
+        ],
         spec,
     )
     assert [s.value for s in batch] == [3.0, 6.0, None]
@@ -86,7 +94,9 @@ def test_routing_by_task() -> None:
 
 
 def _judge_spec(state: Path, **params: object) -> dict[str, object]:
-    return {"terms": [{"name": "j", "use": "test.judge", "params": {"state_dir": str(state), **params}}]}
+    return {
+        "terms": [{"name": "j", "use": "test.judge", "params": {"state_dir": str(state), **params}}]
+    }
 
 
 def test_io_rewards_retry_transient_failures(tmp_path: Path) -> None:
@@ -95,14 +105,18 @@ def test_io_rewards_retry_transient_failures(tmp_path: Path) -> None:
         batch = engine.score(rows, _judge_spec(tmp_path, fail_times=2, retries=2))
         assert [s.status for s in batch] == ["ok"] * 4
         assert _calls(tmp_path / "starts").count("q0") == 3
-        gives_up = engine.score([{"id": "z", "completion": "x"}], _judge_spec(tmp_path, fail_times=5, retries=1))
+        gives_up = engine.score(
+            [{"id": "z", "completion": "x"}], _judge_spec(tmp_path, fail_times=5, retries=1)
+        )
     assert gives_up[0].status == "error"
     assert "503 from the judge" in gives_up[0].reason
     assert "after 2 attempts" in gives_up[0].reason
 
 
 def test_io_rewards_respect_the_concurrency_limit_and_timeouts(tmp_path: Path) -> None:
-    rows = [{"id": f"q{i}", "completion": "fine"} for i in range(12)] + [{"id": "s", "completion": "slow"}]
+    rows = [{"id": f"q{i}", "completion": "fine"} for i in range(12)] + [
+        {"id": "s", "completion": "slow"}
+    ]
     spec = _judge_spec(tmp_path, concurrency=3, delay_s=0.05, timeout_s=0.5, retries=0)
     with Engine() as engine:
         batch = engine.score(rows, spec)
@@ -113,7 +127,9 @@ def test_io_rewards_respect_the_concurrency_limit_and_timeouts(tmp_path: Path) -
 
 def test_io_reward_non_transient_error_is_not_retried(tmp_path: Path) -> None:
     with Engine() as engine:
-        batch = engine.score([{"id": "b", "completion": "broken"}], _judge_spec(tmp_path, retries=3))
+        batch = engine.score(
+            [{"id": "b", "completion": "broken"}], _judge_spec(tmp_path, retries=3)
+        )
     assert batch[0].status == "error"
     assert "KeyError" in batch[0].reason
     assert _calls(tmp_path / "starts") == ["b"]

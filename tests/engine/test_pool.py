@@ -37,7 +37,9 @@ def test_hanging_reward_is_killed_and_the_batch_goes_on(engine: Engine) -> None:
 
 def test_timeout_is_enforced_when_called_from_a_thread(engine: Engine) -> None:
     results: list[rewardsmith.ScoredBatch] = []
-    thread = threading.Thread(target=lambda: results.append(engine.score(_rows(["hang", "ok"]), SPEC)))
+    thread = threading.Thread(
+        target=lambda: results.append(engine.score(_rows(["hang", "ok"]), SPEC))
+    )
     start = time.monotonic()
     thread.start()
     thread.join(timeout=30)
@@ -90,7 +92,9 @@ def test_worker_death_costs_only_its_row(engine: Engine, command: str, fragment:
         ("parse", "parse_error", "no answer found"),
     ],
 )
-def test_misbehaving_rewards_get_a_status_and_reason(engine: Engine, command: str, status: str, fragment: str) -> None:
+def test_misbehaving_rewards_get_a_status_and_reason(
+    engine: Engine, command: str, status: str, fragment: str
+) -> None:
     batch = engine.score(_rows(["ok", command, "ok"]), SPEC)
     assert batch[1].status == status
     assert fragment in batch[1].reason
@@ -98,8 +102,15 @@ def test_misbehaving_rewards_get_a_status_and_reason(engine: Engine, command: st
 
 
 def test_same_numbers_whatever_the_worker_count() -> None:
-    rows = [{"id": str(i), "completion": "ok" if i % 3 else "no", "reference": "ok"} for i in range(200)]
-    spec = {"terms": [{"name": "t", "use": "test.behaves"}, {"name": "n", "use": "test.inline_len", "weight": 0.1}]}
+    rows = [
+        {"id": str(i), "completion": "ok" if i % 3 else "no", "reference": "ok"} for i in range(200)
+    ]
+    spec = {
+        "terms": [
+            {"name": "t", "use": "test.behaves"},
+            {"name": "n", "use": "test.inline_len", "weight": 0.1},
+        ]
+    }
     with Engine(workers=1, cache=False) as one, Engine(workers=2, cache=False) as two:
         first = [(s.value, s.status, s.components) for s in one.score(rows, spec)]
         second = [(s.value, s.status, s.components) for s in two.score(rows, spec)]
@@ -110,7 +121,9 @@ def test_same_numbers_whatever_the_worker_count() -> None:
 def test_killed_worker_is_replaced_and_keeps_serving(engine: Engine) -> None:
     kills_before = engine.pool.kills
     # Distinct references, so the two hanging calls are not deduplicated into one.
-    engine.score([{"completion": "hang", "reference": "a"}, {"completion": "hang", "reference": "b"}], SPEC)
+    engine.score(
+        [{"completion": "hang", "reference": "a"}, {"completion": "hang", "reference": "b"}], SPEC
+    )
     assert engine.pool.kills == kills_before + 2
     batch = engine.score(_rows(["ok"] * 20), SPEC)
     assert all(s.value == 1.0 for s in batch)

@@ -39,7 +39,9 @@ def test_gzipped_jsonl_and_parquet_are_read(tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(b'{"completion": "a"}\n{"completion": "b"}\n'))
     assert [r["completion"] for r in read_rows(gz)] == ["a", "b"]  # type: ignore[index]
     parquet = tmp_path / "rows.parquet"
-    pq.write_table(pa.Table.from_pylist([{"id": "p", "completion": "z", "reference": {"k": 1}}]), parquet)
+    pq.write_table(
+        pa.Table.from_pylist([{"id": "p", "completion": "z", "reference": {"k": 1}}]), parquet
+    )
     assert read_rows(parquet) == [{"id": "p", "completion": "z", "reference": {"k": 1}}]
     assert count_rows(parquet) == 1
 
@@ -49,7 +51,7 @@ def test_unreadable_files_raise_naming_the_file(tmp_path: Path) -> None:
         read_rows(tmp_path / "absent.jsonl")
     fake = tmp_path / "fake.parquet"
     fake.write_text("not parquet")
-    with pytest.raises(InputError, match="fake.parquet: not a readable Parquet file"):
+    with pytest.raises(InputError, match=r"fake\.parquet: not a readable Parquet file"):
         read_rows(fake)
     with pytest.raises(InputError, match="unknown file type"):
         read_rows(Path(__file__))

@@ -17,11 +17,15 @@ def _run(log: RunLog, **kwargs: object):  # type: ignore[no-untyped-def]
 def test_rows_are_logged_with_provenance_and_queryable(tmp_path: Path) -> None:
     log = RunLog(tmp_path)
     run = _run(log)
-    run.append([0, 1, 2], ["a", "b", "c"], [
-        Score(value=1.0, components={"x": 1.0}),
-        Score.fail("timeout", "slow"),
-        Score(value=0.0, components={"x": 0.0}, info={"path": "fast"}),
-    ])
+    run.append(
+        [0, 1, 2],
+        ["a", "b", "c"],
+        [
+            Score(value=1.0, components={"x": 1.0}),
+            Score.fail("timeout", "slow"),
+            Score(value=0.0, components={"x": 0.0}, info={"path": "fast"}),
+        ],
+    )
     run.close()
     manifest = log.open(run.id).manifest
     assert manifest["status"] == "completed"
@@ -37,7 +41,9 @@ def test_rows_are_logged_with_provenance_and_queryable(tmp_path: Path) -> None:
     assert summary["component_means"] == {"x": 0.5}
     assert summary["status_counts"]["timeout"] == 1
     connection = log.connect()
-    assert connection.execute("SELECT count(*) FROM scores WHERE components['x'] = 1.0").fetchone() == (1,)
+    assert connection.execute(
+        "SELECT count(*) FROM scores WHERE components['x'] = 1.0"
+    ).fetchone() == (1,)
     assert connection.execute("SELECT spec_name FROM runs").fetchall() == [("exact_match",)]
 
 

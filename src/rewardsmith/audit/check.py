@@ -44,12 +44,16 @@ class CheckReport:
         return not self.problems
 
 
-def check_file(path: str | Path, spec: Spec, *, limit: int = 2000, workers: int | None = None) -> CheckReport:
+def check_file(
+    path: str | Path, spec: Spec, *, limit: int = 2000, workers: int | None = None
+) -> CheckReport:
     """`check_rows` over a JSONL or Parquet file."""
     return check_rows(read_rows(path), spec, limit=limit, workers=workers)
 
 
-def check_rows(rows: list[Any], spec: Spec, *, limit: int = 2000, workers: int | None = None) -> CheckReport:
+def check_rows(
+    rows: list[Any], spec: Spec, *, limit: int = 2000, workers: int | None = None
+) -> CheckReport:
     """Lint rows against a spec; see the module docstring for the checks."""
     terms = resolve_terms(spec)
     prepared, ids = prepare_rows(rows)
@@ -75,7 +79,11 @@ def _check_routing_and_references(
         applicable = [term for term in terms if term.spec.applies_to(sample.task)]
         if not applicable:
             routes = sorted({str(term.spec.when) for term in terms})
-            report.add("unrouted rows", row_id, f"task {sample.task!r} matches no term's `when` ({', '.join(routes)})")
+            report.add(
+                "unrouted rows",
+                row_id,
+                f"task {sample.task!r} matches no term's `when` ({', '.join(routes)})",
+            )
         else:
             routed += 1
         for term in applicable:
@@ -84,13 +92,19 @@ def _check_routing_and_references(
             references += 1
             try:
                 problem = term.reward.check_reference(sample.reference)
-            except Exception as exc:  # noqa: BLE001 - a checker bug is still a finding
+            except Exception as exc:
                 problem = f"reference check raised {type(exc).__name__}: {exc}"
             if problem:
-                report.add("bad references", row_id, f"term {term.name!r} ({term.reward.name}): {problem}")
+                report.add(
+                    "bad references", row_id, f"term {term.name!r} ({term.reward.name}): {problem}"
+                )
         size = len(sample.completion_text)
         if size > limit:
-            report.add("oversized completions", row_id, f"{size:,} characters > limits.max_completion_chars {limit:,}")
+            report.add(
+                "oversized completions",
+                row_id,
+                f"{size:,} characters > limits.max_completion_chars {limit:,}",
+            )
     report.counts["routed"] = routed
     report.counts["references checked"] = references
 
@@ -111,7 +125,11 @@ def _check_scores(
     for (_, row_id), score in zip(samples, batch, strict=True):
         for name, detail in score.info.get("terms", {}).items():
             if detail["status"] in _SCORING_FAILURES:
-                report.add(f"{detail['status']} while scoring", row_id, f"term {name!r}: {detail.get('reason', '')}")
+                report.add(
+                    f"{detail['status']} while scoring",
+                    row_id,
+                    f"term {name!r}: {detail.get('reason', '')}",
+                )
     values = [score.value for score in batch if score.value is not None]
     if len(values) >= 2 and max(values) == min(values):
         report.add(

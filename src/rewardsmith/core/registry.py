@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import threading
-from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -27,7 +26,9 @@ ENTRY_POINT_GROUP = "rewardsmith.rewards"
 class Registry:
     """Rewards by name, with lazy targets and "did you mean" on unknown names."""
 
-    def __init__(self, lazy: dict[str, str] | None = None, *, use_entry_points: bool = True) -> None:
+    def __init__(
+        self, lazy: dict[str, str] | None = None, *, use_entry_points: bool = True
+    ) -> None:
         self._rewards: dict[str, Reward] = {}
         self._lazy: dict[str, str] = dict(lazy or {})
         self._use_entry_points = use_entry_points
@@ -114,7 +115,9 @@ class Registry:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise RegistryError(f"cannot import {module_name!r} for reward {path!r}: {exc}") from exc
+            raise RegistryError(
+                f"cannot import {module_name!r} for reward {path!r}: {exc}"
+            ) from exc
         found = _resolve_attr(module, attr, path)
         if isinstance(found, Reward):
             return found
@@ -139,7 +142,9 @@ def _resolve_attr(module: Any, attr: str, name: str) -> Any:
         try:
             target = getattr(target, part)
         except AttributeError as exc:
-            raise RegistryError(f"{module.__name__} has no attribute {attr!r} (reward {name!r})") from exc
+            raise RegistryError(
+                f"{module.__name__} has no attribute {attr!r} (reward {name!r})"
+            ) from exc
     return target
 
 
@@ -163,5 +168,3 @@ def get_reward(name: str) -> Reward:
 def list_rewards() -> list[Reward]:
     """Every reward in the default registry, built-ins and entry points included."""
     return default_registry.all()
-
-

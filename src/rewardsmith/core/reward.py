@@ -130,7 +130,7 @@ class Reward:
         start = time.perf_counter()
         try:
             result = self.fn(sample, **self.accepted_params(params))
-        except BaseException as exc:  # noqa: BLE001 - a reward may raise SystemExit too
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             score = _exception_score(self.name, exc)
@@ -152,7 +152,7 @@ class Reward:
         start = time.perf_counter()
         try:
             results = self.fn(samples, **self.accepted_params(params))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             failed = _exception_score(self.name, exc)
@@ -235,7 +235,7 @@ def _params_model_for(fn: Callable[..., Any], name: str) -> type[pydantic.BaseMo
     signature = inspect.signature(fn)
     try:
         hints = typing.get_type_hints(fn)
-    except Exception:  # noqa: BLE001 - unresolved annotations fall back to Any
+    except Exception:
         hints = {}
     fields: dict[str, Any] = {}
     extra: Literal["forbid", "allow"] = "forbid"
@@ -254,7 +254,9 @@ def _params_model_for(fn: Callable[..., Any], name: str) -> type[pydantic.BaseMo
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
         fields[parameter.name] = (annotation, default)
     config = pydantic.ConfigDict(extra=extra, arbitrary_types_allowed=True, strict=False)
-    model_name = "".join(part.capitalize() for part in name.replace("-", "_").replace(".", "_").split("_"))
+    model_name = "".join(
+        part.capitalize() for part in name.replace("-", "_").replace(".", "_").split("_")
+    )
     return pydantic.create_model(f"{model_name}Params", __config__=config, **fields)
 
 

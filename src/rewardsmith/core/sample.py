@@ -65,7 +65,9 @@ class Sample(msgspec.Struct, kw_only=True):
         group = row.get("group")
         if group is not None:
             if isinstance(group, bool) or not isinstance(group, str | int):
-                raise SampleError("group", f"expected a string or integer, got {type(group).__name__}")
+                raise SampleError(
+                    "group", f"expected a string or integer, got {type(group).__name__}"
+                )
             group = str(group)
         prompt = row.get("prompt")
         return cls(
@@ -103,7 +105,9 @@ def message_text(message: Message) -> str:
     if isinstance(content, str):
         return content
     return "".join(
-        part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        part.get("text", "")
+        for part in content
+        if isinstance(part, dict) and part.get("type") == "text"
     )
 
 
@@ -123,10 +127,14 @@ def _text_or_messages(value: object, field: str) -> str | list[Message]:
     if isinstance(value, str):
         return value
     if not isinstance(value, list):
-        raise SampleError(field, f"expected a string or a list of chat messages, got {type(value).__name__}")
+        raise SampleError(
+            field, f"expected a string or a list of chat messages, got {type(value).__name__}"
+        )
     for position, message in enumerate(value):
         if not isinstance(message, dict):
-            raise SampleError(field, f"message {position} is {type(message).__name__}, expected an object")
+            raise SampleError(
+                field, f"message {position} is {type(message).__name__}, expected an object"
+            )
         if not isinstance(message.get("role"), str):
             raise SampleError(field, f"message {position} has no string 'role'")
         content = message.get("content")

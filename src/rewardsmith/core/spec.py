@@ -123,7 +123,9 @@ class Spec(_Strict):
                 raise ValueError(f"terms[{position}]: term name {term.name!r} is used twice")
             if term.gate is not None:
                 if term.gate == term.name:
-                    raise ValueError(f"terms[{position}] ({term.name!r}).gate: a term cannot gate itself")
+                    raise ValueError(
+                        f"terms[{position}] ({term.name!r}).gate: a term cannot gate itself"
+                    )
                 if term.gate not in names:
                     raise ValueError(
                         f"terms[{position}] ({term.name!r}).gate: no term named {term.gate!r}"
@@ -173,12 +175,16 @@ def load_spec(source: object, *, registry: Registry | None = None) -> Spec:
             spec = Spec(name=text, terms=[TermSpec(name=_term_name(text), use=text)])
             origin = f"reward {text!r}"
     else:
-        raise SpecError(f"a spec must be a reward name, a TOML path, a dict or a Spec, not {type(source).__name__}")
+        raise SpecError(
+            f"a spec must be a reward name, a TOML path, a dict or a Spec, not {type(source).__name__}"
+        )
     resolve_terms(spec, registry=registry, origin=origin)
     return spec
 
 
-def resolve_terms(spec: Spec, *, registry: Registry | None = None, origin: str = "<spec>") -> list[ResolvedTerm]:
+def resolve_terms(
+    spec: Spec, *, registry: Registry | None = None, origin: str = "<spec>"
+) -> list[ResolvedTerm]:
     """Look up every term's reward and validate its params; raises `SpecError` on the first problem."""
     registry = registry or default_registry
     resolved = []
@@ -195,10 +201,16 @@ def resolve_terms(spec: Spec, *, registry: Registry | None = None, origin: str =
         timeout = term.params.get("timeout_s", reward.timeout_s)
         retries = term.params.get("retries", 2)
         concurrency = term.params.get("concurrency", 16)
-        for key, value, low in (("timeout_s", timeout, 0), ("retries", retries, -1), ("concurrency", concurrency, 0)):
+        for key, value, low in (
+            ("timeout_s", timeout, 0),
+            ("retries", retries, -1),
+            ("concurrency", concurrency, 0),
+        ):
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
             if not is_number or value <= low or (key != "timeout_s" and value != int(value)):
-                kind = "a positive number of seconds" if key == "timeout_s" else f"an integer > {low}"
+                kind = (
+                    "a positive number of seconds" if key == "timeout_s" else f"an integer > {low}"
+                )
                 raise SpecError(f"{where}.params.{key}: must be {kind}, got {value!r}")
         resolved.append(
             ResolvedTerm(
@@ -225,7 +237,9 @@ def _from_file(path: Path) -> Spec:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: spec file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise SpecError(
+            f"{path}: spec file is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}") from None
     return _from_dict(data, str(path))

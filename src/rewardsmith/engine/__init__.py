@@ -6,4 +6,13 @@ from rewardsmith.engine.cache import ScoreCache
 from rewardsmith.engine.engine import Engine, prepare_rows
 from rewardsmith.engine.pool import WorkerPool
 
-__all__ = ["Engine", "ScoreCache", "ScoredBatch", "WorkerPool", "ascore", "default_engine", "score", "prepare_rows"]
+__all__ = [
+    "Engine",
+    "ScoreCache",
+    "ScoredBatch",
+    "WorkerPool",
+    "ascore",
+    "default_engine",
+    "prepare_rows",
+    "score",
+]

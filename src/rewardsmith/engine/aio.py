@@ -75,7 +75,9 @@ class AsyncRunner:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="rewardsmith-io", daemon=True)
+                thread = threading.Thread(
+                    target=loop.run_forever, name="rewardsmith-io", daemon=True
+                )
                 thread.start()
                 self._loop, self._thread = loop, thread
             return self._loop
@@ -104,8 +106,10 @@ class AsyncRunner:
                 try:
                     return await asyncio.wait_for(reward.arun(sample, params), timeout_s)
                 except TimeoutError:
-                    last = Score.fail("timeout", f"no answer within {timeout_s:g}s ({_tries(attempt)})")
-                except Exception as exc:  # noqa: BLE001 - becomes the row's status
+                    last = Score.fail(
+                        "timeout", f"no answer within {timeout_s:g}s ({_tries(attempt)})"
+                    )
+                except Exception as exc:
                     reason = f"reward {reward.name!r} raised {type(exc).__name__}: {exc}"
                     if not is_transient(exc):
                         return Score.fail("error", reason)

@@ -26,7 +26,7 @@ class ScoredBatch(list[Score]):
     @property
     def status_counts(self) -> dict[str, int]:
         """How many rows ended in each status (every status is present, zero included)."""
-        counts = Counter(score.status for score in self)
+        counts: Counter[str] = Counter(score.status for score in self)
         return {status: counts.get(status, 0) for status in STATUSES}
 
     @property

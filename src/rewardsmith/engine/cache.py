@@ -20,7 +20,9 @@ from rewardsmith.core.score import Score
 
 __all__ = ["CACHEABLE_STATUSES", "ScoreCache", "cache_key"]
 
-CACHEABLE_STATUSES: Final = frozenset({"ok", "parse_error", "invalid_reference", "not_applicable", "refused"})
+CACHEABLE_STATUSES: Final = frozenset(
+    {"ok", "parse_error", "invalid_reference", "not_applicable", "refused"}
+)
 
 _encoder = msgspec.msgpack.Encoder(enc_hook=repr, order="deterministic")
 

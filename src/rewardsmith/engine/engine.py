@@ -71,7 +71,11 @@ class Engine:
     """
 
     def __init__(
-        self, workers: int | None = None, *, cache: bool | ScoreCache = True, memory_mb: int | None = None
+        self,
+        workers: int | None = None,
+        *,
+        cache: bool | ScoreCache = True,
+        memory_mb: int | None = None,
     ) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.memory_mb = memory_mb
@@ -131,9 +135,13 @@ class Engine:
         pool_futures = self.pool.submit(plan.pool_jobs) if plan.pool_jobs else []
         io_futures = [
             self.aio.submit(
-                term.reward, term.params, sample,
-                timeout_s=term.timeout_s, retries=term.retries,
-                concurrency=term.concurrency, limit_key=(term.reward.ref, term.name),
+                term.reward,
+                term.params,
+                sample,
+                timeout_s=term.timeout_s,
+                retries=term.retries,
+                concurrency=term.concurrency,
+                limit_key=(term.reward.ref, term.name),
             )
             for term, sample in plan.io_calls
         ]
@@ -148,7 +156,7 @@ class Engine:
 def _io_result(future: Future[Score]) -> Score:
     try:
         return future.result()
-    except Exception as exc:  # noqa: BLE001 - the loop was stopped under the call
+    except Exception as exc:
         return Score.fail("error", f"io call failed: {type(exc).__name__}: {exc}")
 
 
@@ -166,7 +174,9 @@ class _Waiter:
 class _Plan:
     """One batch: which (row, term) pairs are answered, cached, deduplicated or still to run."""
 
-    def __init__(self, rows: list[Row], spec: Spec, terms: list[ResolvedTerm], cache: ScoreCache | None) -> None:
+    def __init__(
+        self, rows: list[Row], spec: Spec, terms: list[ResolvedTerm], cache: ScoreCache | None
+    ) -> None:
         self.rows = rows
         self.spec = spec
         self.cache = cache
@@ -216,7 +226,9 @@ class _Plan:
         for index, row in enumerate(self.rows):
             if not isinstance(row, Sample) or self._answered_without_running(index, row, term):
                 continue
-            groups.setdefault(row.group if row.group is not None else ("row", index), []).append(index)
+            groups.setdefault(row.group if row.group is not None else ("row", index), []).append(
+                index
+            )
         # Group results are not cached: a group is rarely repeated whole.
         for members in groups.values():
             samples = [self.rows[index] for index in members]

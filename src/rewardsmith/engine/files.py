@@ -59,7 +59,9 @@ def score_file(
     run = log.latest_matching(str(input_path), spec.content_hash()) if resume else None
     logged = run.logged_rows() if run is not None else {}
     if run is None:
-        run = log.create(spec, terms, input_path=str(input_path), output_path=str(output_path), argv=sys.argv)
+        run = log.create(
+            spec, terms, input_path=str(input_path), output_path=str(output_path), argv=sys.argv
+        )
     own_engine = engine is None
     engine = engine or Engine(workers)
     total = count_rows(input_path)
@@ -89,10 +91,10 @@ def score_file(
                     for position, score in zip(todo, fresh, strict=True):
                         chunk_scores[position] = score
                     run.append([offset + p for p in todo], [ids[p] for p in todo], fresh)
-                for row, row_id, score in zip(chunk, ids, chunk_scores, strict=True):
-                    assert score is not None
-                    scores.append(score)
-                    out_rows.append(output_row(row_id, score, row))
+                for row, row_id, maybe in zip(chunk, ids, chunk_scores, strict=True):
+                    assert maybe is not None  # every position was resumed or scored above
+                    scores.append(maybe)
+                    out_rows.append(output_row(row_id, maybe, row))
                 offset += len(chunk)
                 progress.advance(task, len(chunk))
         write_rows(output_path, out_rows)

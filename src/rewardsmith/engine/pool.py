@@ -14,10 +14,12 @@ keeps replacement cheap and avoids forking a multi-threaded trainer.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import sys
 import threading
 import time
@@ -92,9 +94,11 @@ class WorkerPool:
             futures.append(future)
             try:
                 blob = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # noqa: BLE001 - unpicklable params or sample
+            except Exception as exc:
                 task = _Task(b"", job, future)
-                task.fail("error", f"the job cannot be sent to a worker: {type(exc).__name__}: {exc}")
+                task.fail(
+                    "error", f"the job cannot be sent to a worker: {type(exc).__name__}: {exc}"
+                )
                 continue
             tasks.append(_Task(blob, job, future))
         size = chunk_size or max(1, min(128, len(tasks) // (self.size * 4)))
@@ -135,12 +139,14 @@ class _Slot:
         self.process: Any = None
         self.conn: Any = None
         self.sent_path: list[str] = []
-        self.thread = threading.Thread(target=self._loop, name=f"rewardsmith-slot-{number}", daemon=True)
+        self.thread = threading.Thread(
+            target=self._loop, name=f"rewardsmith-slot-{number}", daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:
         self.thread.join(timeout=5)
-        self._discard(kill=True)
+        self._discard()
 
     def _loop(self) -> None:
         while True:
@@ -149,11 +155,11 @@ class _Slot:
                 return
             try:
                 self._run_chunk(chunk)
-            except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting forever
+            except BaseException as exc:
                 for task in chunk:
                     if not task.future.done():
                         task.fail("error", f"engine failure: {type(exc).__name__}: {exc}")
-                self._discard(kill=True)
+                self._discard()
 
     def _run_chunk(self, chunk: list[_Task]) -> None:
         pending = chunk
@@ -163,7 +169,7 @@ class _Slot:
             try:
                 self.conn.send(("run", [(index, task.blob) for index, task in enumerate(pending)]))
             except (BrokenPipeError, OSError):
-                self._discard(kill=True)
+                self._discard()
                 continue
             pending = self._collect(pending)
 
@@ -177,19 +183,23 @@ class _Slot:
                     if time.monotonic() < deadline:
                         continue
                     self.pool.kills += 1
-                    self._discard(kill=True)
-                    task.fail("timeout", f"no result within {task.timeout_s:g}s; the worker was killed")
+                    self._discard()
+                    task.fail(
+                        "timeout", f"no result within {task.timeout_s:g}s; the worker was killed"
+                    )
                     return pending[index + 1 :]
                 try:
                     job_id, result = self.conn.recv()
                 except (EOFError, OSError, pickle.UnpicklingError):
                     self.pool.deaths += 1
                     why = self._death_reason()
-                    self._discard(kill=True)
+                    self._discard()
                     task.fail("error", f"the worker died: {why}")
                     return pending[index + 1 :]
                 if job_id != index:  # a protocol slip would shift every later row: fail loudly
-                    raise EngineError(f"worker answered job {job_id} while job {index} was expected")
+                    raise EngineError(
+                        f"worker answered job {job_id} while job {index} was expected"
+                    )
                 task.future.set_result(result)
                 break
         return []
@@ -200,12 +210,12 @@ class _Slot:
                 self.sent_path = list(sys.path)
                 self.conn.send(("path", self.sent_path))
             return True
-        self._discard(kill=True)
+        self._discard()
         try:
             self.process, self.conn = self.pool._start_process()
             self.sent_path = list(sys.path)
             return True
-        except Exception as exc:  # noqa: BLE001 - cannot fork: fail these rows, keep the batch
+        except Exception as exc:
             for task in pending:
                 task.fail("error", f"cannot start a worker: {exc}")
             return False
@@ -222,18 +232,15 @@ class _Slot:
             return f"killed by signal {-code}"
         return f"exit code {code}"
 
-    def _discard(self, *, kill: bool) -> None:
+    def _discard(self) -> None:
+        """Kill the worker (if alive) and forget it; the next chunk starts a fresh one."""
         process, conn = self.process, self.conn
         self.process = self.conn = None
         if conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
         if process is not None:
-            if kill and process.is_alive():
-                try:
-                    os.kill(process.pid, 9)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            if process.is_alive():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(process.pid, signal.SIGKILL)
             process.join(timeout=5)

@@ -77,10 +77,12 @@ def worker_main(conn: Any, sys_path: list[str], memory_mb: int | None) -> None:
 def _run_blob(blob: bytes) -> Any:
     try:
         job: Job = pickle.loads(blob)
-    except BaseException as exc:  # noqa: BLE001 - anything the reward's module does on import
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return Score.fail("error", f"the worker could not load the reward: {type(exc).__name__}: {exc}")
+        return Score.fail(
+            "error", f"the worker could not load the reward: {type(exc).__name__}: {exc}"
+        )
     return job.run()
 
 

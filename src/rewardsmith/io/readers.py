@@ -94,16 +94,19 @@ def _decode_line(raw: bytes, path: Path, line_number: int) -> RawRow:
     except UnicodeDecodeError as exc:
         return Score.fail(
             "error",
-            f"{path.name} line {line_number}: not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})",
+            f"{path.name} line {line_number}: not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})",
             line=line_number,
         )
     try:
         row = _decoder.decode(raw)
     except msgspec.DecodeError as exc:
-        return Score.fail("error", f"{path.name} line {line_number}: malformed JSON: {exc}", line=line_number)
+        return Score.fail(
+            "error", f"{path.name} line {line_number}: malformed JSON: {exc}", line=line_number
+        )
     if not isinstance(row, dict):
         return Score.fail(
-            "error", f"{path.name} line {line_number}: expected a JSON object, got {type(row).__name__}",
+            "error",
+            f"{path.name} line {line_number}: expected a JSON object, got {type(row).__name__}",
             line=line_number,
         )
     return row
@@ -114,7 +117,7 @@ def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[list[RawRow]]:
 
     try:
         parquet = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types here
+    except Exception as exc:
         raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
     for batch in parquet.iter_batches(batch_size=chunk_size):
         yield list(batch.to_pylist())

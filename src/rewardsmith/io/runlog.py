@@ -33,7 +33,17 @@ from rewardsmith.core.spec import ResolvedTerm, Spec
 
 __all__ = ["LOG_SCHEMA_FIELDS", "LoggedRow", "Run", "RunLog", "default_log_root", "run_summary"]
 
-LOG_SCHEMA_FIELDS = ("row_index", "id", "reward", "status", "reason", "components", "info", "latency_s", "scored_at")
+LOG_SCHEMA_FIELDS = (
+    "row_index",
+    "id",
+    "reward",
+    "status",
+    "reason",
+    "components",
+    "info",
+    "latency_s",
+    "scored_at",
+)
 
 _json = msgspec.json.Encoder(enc_hook=repr)
 
@@ -72,7 +82,14 @@ class LoggedRow:
 class Run:
     """One run: its manifest and a background writer of Parquet parts."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], *, flush_rows: int = 1000, flush_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        manifest: dict[str, Any],
+        *,
+        flush_rows: int = 1000,
+        flush_s: float = 1.0,
+    ) -> None:
         self.dir = directory
         self.manifest = manifest
         self.flush_rows = flush_rows
@@ -97,7 +114,9 @@ class Run:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def append(self, row_indices: Iterable[int], ids: Iterable[str], scores: Iterable[Score]) -> None:
+    def append(
+        self, row_indices: Iterable[int], ids: Iterable[str], scores: Iterable[Score]
+    ) -> None:
         """Queue scored rows for the background writer."""
         if self._error is not None:
             raise RuntimeError(f"run log writer failed: {self._error}") from self._error
@@ -117,7 +136,9 @@ class Run:
             for index, row_id, score in zip(row_indices, ids, scores, strict=True)
         ]
         if self._thread is None:
-            self._thread = threading.Thread(target=self._write_loop, name="rewardsmith-runlog", daemon=True)
+            self._thread = threading.Thread(
+                target=self._write_loop, name="rewardsmith-runlog", daemon=True
+            )
             self._thread.start()
         self._queue.put(records)
 
@@ -145,7 +166,9 @@ class Run:
                 self._flush(buffer)
                 return
             buffer.extend(item)
-            if len(buffer) >= self.flush_rows or (buffer and time.monotonic() - last_flush >= self.flush_s):
+            if len(buffer) >= self.flush_rows or (
+                buffer and time.monotonic() - last_flush >= self.flush_s
+            ):
                 self._flush(buffer)
                 buffer = []
                 last_flush = time.monotonic()
@@ -163,7 +186,7 @@ class Run:
             pq.write_table(table, temp)
             os.replace(temp, final)
             self._next_part += 1
-        except BaseException as exc:  # noqa: BLE001 - surfaced on the next append or close
+        except BaseException as exc:
             self._error = exc
 
     # -- reading ------------------------------------------------------------------------------
@@ -180,11 +203,17 @@ class Run:
         )
         rows: dict[int, LoggedRow] = {}
         with duckdb.connect() as connection:
-            for index, row_id, reward, status, reason, entries, info, latency in connection.execute(query).fetchall():
+            for index, row_id, reward, status, reason, entries, info, latency in connection.execute(
+                query
+            ).fetchall():
                 components = {entry["key"]: entry["value"] for entry in entries or []}
                 score = Score(
-                    value=reward, status=status, reason=reason or "", components=components,
-                    info=json.loads(info) if info else {}, latency_s=latency or 0.0,
+                    value=reward,
+                    status=status,
+                    reason=reason or "",
+                    components=components,
+                    info=json.loads(info) if info else {},
+                    latency_s=latency or 0.0,
                 )
                 rows[index] = LoggedRow(index, row_id, score)
         return rows
@@ -218,7 +247,12 @@ class RunLog:
             "spec_hash": spec.content_hash(),
             "spec": spec.model_dump(mode="json"),
             "rewards": {
-                term.name: {"use": term.spec.use, "name": term.reward.name, "version": term.reward.version, "ref": term.reward.ref}
+                term.name: {
+                    "use": term.spec.use,
+                    "name": term.reward.name,
+                    "version": term.reward.version,
+                    "ref": term.reward.ref,
+                }
                 for term in terms
             },
             "rewardsmith_version": __version__,
@@ -238,7 +272,9 @@ class RunLog:
         if not matches:
             raise InputError(f"no run {run_id!r} under {self.root}; see `rewardsmith runs`")
         if len(matches) > 1:
-            raise InputError(f"run id prefix {run_id!r} matches {len(matches)} runs; give more of it")
+            raise InputError(
+                f"run id prefix {run_id!r} matches {len(matches)} runs; give more of it"
+            )
         return matches[0]
 
     def runs(self) -> list[Run]:
@@ -293,12 +329,19 @@ class RunLog:
             "CREATE TABLE runs (run_id VARCHAR, created_at VARCHAR, status VARCHAR, spec_name VARCHAR, "
             "spec_hash VARCHAR, input VARCHAR, output VARCHAR)"
         )
-        for item in ([run] if run is not None else self.runs()):
+        for item in [run] if run is not None else self.runs():
             m = item.manifest
             connection.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [m.get("run_id"), m.get("created_at"), m.get("status"), m.get("spec_name"),
-                 m.get("spec_hash"), m.get("input"), m.get("output")],
+                [
+                    m.get("run_id"),
+                    m.get("created_at"),
+                    m.get("status"),
+                    m.get("spec_name"),
+                    m.get("spec_hash"),
+                    m.get("input"),
+                    m.get("output"),
+                ],
             )
         return connection
 
@@ -312,7 +355,9 @@ def run_summary(log: RunLog, run: Run) -> dict[str, Any]:
         "SELECT count(*), count(reward), avg(reward), quantile_cont(latency_s, 0.5), "
         "quantile_cont(latency_s, 0.99) FROM scores"
     ).fetchone()
-    statuses = dict(connection.execute("SELECT status, count(*) FROM scores GROUP BY status").fetchall())
+    statuses = dict(
+        connection.execute("SELECT status, count(*) FROM scores GROUP BY status").fetchall()
+    )
     components = dict(
         connection.execute(
             "SELECT e.key, avg(e.value) FROM (SELECT unnest(map_entries(components)) AS e FROM scores) "
