@@ -70,3 +70,9 @@ def test_bad_rows_name_the_field(row: object, field: str, fragment: str) -> None
         Sample.from_row(row, index=0)
     assert caught.value.field == field
     assert fragment in str(caught.value)
+
+
+def test_get_reaches_the_extra_dict_and_its_keys() -> None:
+    sample = Sample.from_row({"completion": "x", "correct": 1}, index=0)
+    assert sample.get("extra") == {"correct": 1}
+    assert sample.get("correct") == 1

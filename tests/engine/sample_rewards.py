@@ -102,3 +102,9 @@ def group_rank(samples: list[Sample]) -> list[float]:
     order = sorted(lengths)
     top = max(len(samples) - 1, 1)
     return [order.index(length) / top for length in lengths]
+
+
+@rewardsmith.reward("test.worker_pid", reads=("completion",))
+def worker_pid(sample: Sample) -> float:
+    """The id of the process that ran the call."""
+    return float(os.getpid())

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 import sample_rewards  # noqa: F401 - registers the test rewards
+from pydantic import Field
 
 import rewardsmith
 from rewardsmith import Engine
+from rewardsmith.core.spec import ResolvedTerm, TermSpec
 
 
 def _calls(path: Path) -> list[str]:
@@ -161,3 +164,32 @@ def test_batch_reports_status_counts() -> None:
     counts = batch.status_counts
     assert (counts["ok"], counts["error"], counts["parse_error"]) == (1, 1, 1)
     assert set(counts) == set(rewardsmith.STATUSES)
+
+
+def test_extra_fields_are_part_of_the_cache_key(tmp_path: Path) -> None:
+    @rewardsmith.reward("test.engine.reads_extra", inline=True, register=False)
+    def reads_extra(sample: rewardsmith.Sample) -> float:
+        """The row's `bonus` field."""
+        return float(sample.get("bonus", 0))
+
+    rows = [{"completion": "same", "bonus": 1}, {"completion": "same", "bonus": 2}]
+    with Engine() as engine:
+        spec = rewardsmith.load_spec({"terms": [{"name": "x", "use": "exact_match"}]})
+        term = ResolvedTerm(
+            spec=TermSpec(name="x", use="exact_match"), reward=reads_extra, params={}, timeout_s=5
+        )
+        prepared, ids = rewardsmith.engine.prepare_rows(rows)
+        batch = engine.score_prepared(prepared, ids, spec, [term])
+    assert [s.value for s in batch] == [1.0, 2.0]
+
+
+def test_annotated_param_constraints_are_enforced_at_spec_load() -> None:
+    @rewardsmith.reward("test.engine.annotated", inline=True)
+    def annotated(sample: rewardsmith.Sample, *, size: Annotated[int, Field(gt=0)] = 1) -> float:
+        """Uses a constrained param."""
+        return float(size)
+
+    with pytest.raises(rewardsmith.SpecError, match="greater than 0"):
+        rewardsmith.load_spec(
+            {"terms": [{"name": "a", "use": "test.engine.annotated", "params": {"size": 0}}]}
+        )

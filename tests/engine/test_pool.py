@@ -127,3 +127,16 @@ def test_killed_worker_is_replaced_and_keeps_serving(engine: Engine) -> None:
     assert engine.pool.kills == kills_before + 2
     batch = engine.score(_rows(["ok"] * 20), SPEC)
     assert all(s.value == 1.0 for s in batch)
+
+
+def test_workers_are_recycled_after_a_number_of_jobs() -> None:
+    from rewardsmith.engine.pool import Job, WorkerPool
+
+    reward = rewardsmith.get_reward("test.worker_pid")
+    with WorkerPool(1, recycle_after=3) as pool:
+        jobs = [
+            Job(reward, {}, rewardsmith.Sample(id=str(i), completion=str(i)), 5.0) for i in range(7)
+        ]
+        pids = [future.result(timeout=60).value for future in pool.submit(jobs, chunk_size=1)]
+    assert len(set(pids)) == 3  # jobs 0-2, 3-5, 6
+    assert pids[0] == pids[2] != pids[3] == pids[5] != pids[6]

@@ -234,7 +234,7 @@ def _first_line(exc: BaseException) -> str:
 def _params_model_for(fn: Callable[..., Any], name: str) -> type[pydantic.BaseModel]:
     signature = inspect.signature(fn)
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:
         hints = {}
     fields: dict[str, Any] = {}
@@ -263,14 +263,24 @@ def _params_model_for(fn: Callable[..., Any], name: str) -> type[pydantic.BaseMo
 def _load_reward(ref: str, name: str) -> Reward:
     """Find a reward again in another process: by its defining module, then by registry name."""
     module_name, _, qualname = ref.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
+    candidates = [module_name] + (["__mp_main__"] if module_name == "__main__" else [])
+    for candidate in candidates:
+        try:
+            target: Any = importlib.import_module(candidate)
+            for part in qualname.split("."):
+                target = getattr(target, part)
+        except (ImportError, AttributeError):
+            continue
         if isinstance(target, Reward):
             return target
-    except (ImportError, AttributeError):
-        pass
+    from rewardsmith.core.errors import RegistryError
     from rewardsmith.core.registry import default_registry
 
-    return default_registry.get(name)
+    try:
+        return default_registry.get(name)
+    except RegistryError:
+        raise RegistryError(
+            f"reward {name!r} ({ref}) cannot be found in a worker process: define it at module "
+            "level in an importable module (or a script guarded by `if __name__ == '__main__'`), "
+            "or declare it inline=True if it is cheap and cannot hang"
+        ) from None

@@ -91,8 +91,8 @@ class Sample(msgspec.Struct, kw_only=True):
         return _last_text(self.prompt, prefer_role=None)
 
     def get(self, field: str, default: Any = None) -> Any:
-        """A field by name, looking in the known fields first and then in ``extra``."""
-        if field in KNOWN_FIELDS:
+        """A field by name: a known field, ``extra`` (the whole dict), or one key of ``extra``."""
+        if field in KNOWN_FIELDS or field == "extra":
             return getattr(self, field)
         return self.extra.get(field, default)
 

@@ -19,7 +19,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -27,8 +27,29 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from rewardsmith.core.errors import RegistryError, SpecError
 from rewardsmith.core.registry import Registry, default_registry
 from rewardsmith.core.reward import ENGINE_PARAMS, Reward
+from rewardsmith.core.shaping_spec import (
+    CreditSpec,
+    EnsembleSpec,
+    LexicographicSpec,
+    NormalizeSpec,
+    TransformSpec,
+    UnlikelinessSpec,
+)
 
-__all__ = ["Limits", "ResolvedTerm", "Spec", "StatusPolicy", "TermSpec", "load_spec"]
+__all__ = [
+    "CreditSpec",
+    "EnsembleSpec",
+    "LexicographicSpec",
+    "Limits",
+    "NormalizeSpec",
+    "ResolvedTerm",
+    "Spec",
+    "StatusPolicy",
+    "TermSpec",
+    "TransformSpec",
+    "UnlikelinessSpec",
+    "load_spec",
+]
 
 _ACTION_PATTERN: Final = re.compile(r"^(zero|mask|raise|penalty:-?\d+(\.\d+)?([eE]-?\d+)?)$")
 
@@ -65,6 +86,24 @@ class TermSpec(_Strict):
     """Name of another term that must pass (value >= ``gate_min``) for this term to count."""
     gate_min: float = 1.0
     """The value the gate term must reach to pass."""
+    transform: list[TransformSpec] = Field(default_factory=list)
+    """Transforms of this term's ok value, applied in order before gates and weights."""
+    clip: tuple[float, float] | None = None
+    """Shorthand: clip this term's value to ``[low, high]`` after its transforms."""
+    credit: CreditSpec | None = None
+    """Aggregate the term's step scores (``Score.info["steps"]``) into its value."""
+
+    @pydantic.field_validator("transform", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @pydantic.field_validator("clip")
+    @classmethod
+    def _ordered_clip(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"clip = [low, high] needs low <= high, got {list(value)}")
+        return value
 
     def applies_to(self, task: str | None) -> bool:
         if self.when is None:
@@ -114,6 +153,20 @@ class Spec(_Strict):
     """Status policy: how each failure status becomes a training value."""
     limits: Limits = Field(default_factory=Limits)
     """Input guards."""
+    combine: Literal["sum", "formula", "lexicographic"] = "sum"
+    """How term values become the row reward: weighted ``sum``, a ``formula``, or
+    ``lexicographic`` comparison within groups (see ``lexicographic``)."""
+    formula: str | None = None
+    """combine = "formula": an expression over term and ensemble names, e.g.
+    ``"min(correct, format) + 0.1 * clip(length, -1, 0)"``."""
+    lexicographic: LexicographicSpec | None = None
+    """combine = "lexicographic": factor order, margins and scope."""
+    ensembles: list[EnsembleSpec] = Field(default_factory=list)
+    """Terms pooled into one component (mean, median, min, mean - λ·var, mean - λ·std)."""
+    normalize: NormalizeSpec | None = None
+    """Group or batch advantages, returned alongside the rewards."""
+    unlikeliness: UnlikelinessSpec | None = None
+    """Scale each group's rewards down for the policy's most likely samples."""
 
     @pydantic.model_validator(mode="after")
     def _check_terms(self) -> Spec:
@@ -131,12 +184,79 @@ class Spec(_Strict):
                         f"terms[{position}] ({term.name!r}).gate: no term named {term.gate!r}"
                         f"{_did_you_mean(term.gate, names)}"
                     )
+        _check_shaping(self, names)
         return self
 
     def content_hash(self) -> str:
-        """A stable hash of everything that changes the numbers (not of the file's layout)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        """A stable hash of everything that changes the numbers (not of the file's layout).
+
+        Shaping keys left at their defaults are not hashed, so a spec written before they
+        existed keeps its hash (and a resumed run still finds its log).
+        """
+        data = self.model_dump(mode="json")
+        for key in _SHAPING_KEYS:
+            if data.get(key) == _SHAPING_DEFAULTS[key]:
+                del data[key]
+        for term in data["terms"]:
+            for key in _TERM_SHAPING_KEYS:
+                if term.get(key) in (None, []):
+                    term.pop(key, None)
+        payload = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+_SHAPING_KEYS: Final = ("combine", "formula", "lexicographic", "ensembles", "normalize", "unlikeliness")
+_SHAPING_DEFAULTS: Final[dict[str, Any]] = {
+    "combine": "sum", "formula": None, "lexicographic": None, "ensembles": [],
+    "normalize": None, "unlikeliness": None,
+}
+_TERM_SHAPING_KEYS: Final = ("transform", "clip", "credit")
+
+
+def _check_shaping(spec: Spec, names: list[str]) -> None:
+    """Cross-key checks of the shaping tables (names exist, modes agree)."""
+    members: dict[str, str] = {}
+    ensemble_names = []
+    for position, ensemble in enumerate(spec.ensembles):
+        where = f"ensembles[{position}] ({ensemble.name!r})"
+        if ensemble.name in names or ensemble.name in ensemble_names:
+            raise ValueError(f"{where}.name: {ensemble.name!r} is already a term or ensemble name")
+        ensemble_names.append(ensemble.name)
+        for member in ensemble.terms:
+            if member not in names:
+                raise ValueError(f"{where}.terms: no term named {member!r}{_did_you_mean(member, names)}")
+            if member in members:
+                raise ValueError(
+                    f"{where}.terms: term {member!r} is already in ensemble {members[member]!r}"
+                )
+            members[member] = ensemble.name
+    known = names + ensemble_names
+    if spec.combine == "formula":
+        if not spec.formula:
+            raise ValueError('combine = "formula" needs a formula, e.g. formula = "min(a, b)"')
+        from rewardsmith.shaping.formula import Formula, FormulaError  # parser only; no cycle
+
+        try:
+            Formula(spec.formula, names=known)
+        except FormulaError as exc:
+            raise ValueError(f"formula: {exc}") from None
+    elif spec.formula is not None:
+        raise ValueError(f'formula is set but combine = {spec.combine!r}; add combine = "formula"')
+    if spec.lexicographic is not None and spec.combine != "lexicographic":
+        raise ValueError(f'[lexicographic] is set but combine = {spec.combine!r}; add combine = "lexicographic"')
+    if spec.combine == "lexicographic" and spec.lexicographic is not None:
+        lex = spec.lexicographic
+        for factor in lex.order:
+            if factor not in known:
+                raise ValueError(f"lexicographic.order: no term or ensemble named {factor!r}{_did_you_mean(factor, known)}")
+        if isinstance(lex.margins, list) and len(lex.margins) != len(lex.order or names):
+            raise ValueError(
+                f"lexicographic.margins: {len(lex.margins)} margins for {len(lex.order or names)} factors"
+            )
+    if spec.normalize is not None and spec.normalize.method == "gdpo" and spec.combine != "sum":
+        raise ValueError(
+            f'normalize.method = "gdpo" normalizes each weighted component, so it needs combine = "sum", not {spec.combine!r}'
+        )
 
 
 @dataclass(frozen=True)

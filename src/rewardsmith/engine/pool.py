@@ -57,17 +57,23 @@ class _Task:
 class WorkerPool:
     """Run `Job`s in ``size`` worker processes with hard per-job time limits.
 
+    Args:
+        size: number of worker processes.
+        memory_mb: address-space limit (RLIMIT_AS) of each worker.
+        recycle_after: a worker is replaced after this many jobs, bounding leaked memory.
+
     Example:
         >>> from rewardsmith.engine.pool import WorkerPool  # doctest: +SKIP
         >>> with WorkerPool(2) as pool:                      # doctest: +SKIP
         ...     futures = pool.submit([job_a, job_b])
     """
 
-    def __init__(self, size: int, *, memory_mb: int | None = None) -> None:
+    def __init__(self, size: int, *, memory_mb: int | None = None, recycle_after: int = 10_000) -> None:
         if size < 1:
             raise ValueError(f"a worker pool needs at least one worker, got {size}")
         self.size = size
         self.memory_mb = memory_mb
+        self.recycle_after = recycle_after
         self.kills = 0
         self.deaths = 0
         self._context = multiprocessing.get_context("forkserver")
@@ -139,6 +145,7 @@ class _Slot:
         self.process: Any = None
         self.conn: Any = None
         self.sent_path: list[str] = []
+        self.jobs_done = 0
         self.thread = threading.Thread(
             target=self._loop, name=f"rewardsmith-slot-{number}", daemon=True
         )
@@ -201,7 +208,11 @@ class _Slot:
                         f"worker answered job {job_id} while job {index} was expected"
                     )
                 task.future.set_result(result)
+                self.jobs_done += 1
                 break
+        if self.jobs_done >= self.pool.recycle_after:
+            # A fresh worker bounds whatever memory a reward leaks across calls.
+            self._discard()
         return []
 
     def _ensure_worker(self, pending: list[_Task]) -> bool:
@@ -214,6 +225,7 @@ class _Slot:
         try:
             self.process, self.conn = self.pool._start_process()
             self.sent_path = list(sys.path)
+            self.jobs_done = 0
             return True
         except Exception as exc:
             for task in pending:
