@@ -98,6 +98,54 @@ def score(
 
 
 @app.command()
+def serve(
+    spec: Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")] = None,
+    reward: Annotated[
+        str | None, typer.Option("--reward", "-r", help="A registered reward name.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 8000,
+    workers: Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="REWARDSMITH_TOKEN", help="Require 'Authorization: Bearer TOKEN'."),
+    ] = None,
+    max_batch_rows: Annotated[int, typer.Option(help="Most rows per request (413 above).")] = 4096,
+    max_queue_rows: Annotated[int, typer.Option(help="Queued rows before 429.")] = 65536,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body (413 above).")] = 64.0,
+    masked_reward: Annotated[
+        float | None,
+        typer.Option(help="/get_reward value for masked rows (OpenRLHF cannot take null)."),
+    ] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not write the run log.")] = False,
+    log_dir: LogDir = None,
+) -> None:
+    """Serve a spec over HTTP: /v1/score, OpenRLHF's /get_reward, /healthz, /metrics."""
+    from rewardsmith.serve import ServeConfig, run_server
+
+    loaded = _load(spec, reward)
+    try:
+        config = ServeConfig(
+            host=host,
+            port=port,
+            workers=workers,
+            token=token or None,
+            max_batch_rows=max_batch_rows,
+            max_queue_rows=max_queue_rows,
+            max_body_bytes=int(max_body_mb * 1024 * 1024),
+            masked_reward=masked_reward,
+            log=not no_log,
+            log_dir=log_dir,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        run_server(loaded, config)
+    except (ImportError, OSError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def check(
     input: Annotated[Path, typer.Argument(help="Rows to check: .jsonl or .parquet.")],
     spec: Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")] = None,
@@ -118,15 +166,15 @@ def check(
         report = check_file(input, loaded, limit=limit, workers=workers)
     except (InputError, SpecError) as exc:
         _fail(str(exc))
-    console.print(f"checked {report.rows} rows of {input} against spec {loaded.name!r}")
-    table = Table("check", "rows", "result")
-    for name, count in report.counts.items():
-        table.add_row(
-            name, str(count), "[green]ok[/]" if not report.problems.get(name) else "[red]problem[/]"
-        )
-    console.print(table)
+    counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
+    console.print(f"checked {report.rows} rows of {input} against spec {loaded.name!r}: {counts}", highlight=False)
+    if report.problems:
+        table = Table("problem", "rows")
+        for name, examples in report.problems.items():
+            table.add_row(f"[red]{name}[/]", str(len(examples)))
+        console.print(table)
     for name, examples in report.problems.items():
-        console.print(f"[bold red]{name}[/]: {len(examples)} row(s)", highlight=False)
+        console.print(f"[bold red]{name}[/] (first {min(show, len(examples))}):", highlight=False)
         for row_id, message in examples[:show]:
             console.print(f"  {row_id}: {message}", highlight=False, markup=False)
     for note in report.notes:

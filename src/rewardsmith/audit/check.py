@@ -75,14 +75,20 @@ def _check_routing_and_references(
 ) -> None:
     routed = references = 0
     limit = spec.limits.max_completion_chars
+    routed_tasks = sorted({task for term in terms for task in _when(term)})
     for sample, row_id in samples:
         applicable = [term for term in terms if term.spec.applies_to(sample.task)]
         if not applicable:
-            routes = sorted({str(term.spec.when) for term in terms})
             report.add(
-                "unrouted rows",
+                "unrouted rows", row_id, f"task {sample.task!r} matches no term's `when` {routed_tasks}"
+            )
+        elif routed_tasks and sample.task not in routed_tasks:
+            # Only the terms without `when` apply: usually a typo in the task name.
+            names = ", ".join(term.name for term in applicable)
+            report.add(
+                "unknown tasks",
                 row_id,
-                f"task {sample.task!r} matches no term's `when` ({', '.join(routes)})",
+                f"task {sample.task!r} is none of the routed tasks {routed_tasks}; only {names} apply",
             )
         else:
             routed += 1
@@ -107,6 +113,16 @@ def _check_routing_and_references(
             )
     report.counts["routed"] = routed
     report.counts["references checked"] = references
+
+
+def _when(term: ResolvedTerm) -> list[str]:
+    when = term.spec.when
+    return [] if when is None else [when] if isinstance(when, str) else list(when)
+
+
+def _when(term: ResolvedTerm) -> list[str]:
+    when = term.spec.when
+    return [] if when is None else [when] if isinstance(when, str) else list(when)
 
 
 def _check_scores(
