@@ -140,3 +140,22 @@ def test_workers_are_recycled_after_a_number_of_jobs() -> None:
         pids = [future.result(timeout=60).value for future in pool.submit(jobs, chunk_size=1)]
     assert len(set(pids)) == 3  # jobs 0-2, 3-5, 6
     assert pids[0] == pids[2] != pids[3] == pids[5] != pids[6]
+
+
+def test_shutdown_fails_queued_work_instead_of_running_it() -> None:
+    from rewardsmith.engine.pool import Job, WorkerPool
+
+    reward = rewardsmith.get_reward("test.behaves")
+    pool = WorkerPool(1)
+    jobs = [
+        Job(reward, {"delay_s": 0.2}, rewardsmith.Sample(id=str(i), completion="ok", reference=str(i)), 5.0)
+        for i in range(20)
+    ]
+    futures = pool.submit(jobs, chunk_size=1)
+    time.sleep(0.5)
+    start = time.monotonic()
+    pool.shutdown()
+    assert time.monotonic() - start < 6.0
+    results = [future.result(timeout=10) for future in futures]
+    assert any("shut down" in score.reason for score in results)
+    assert all(score.status in ("ok", "error") for score in results)

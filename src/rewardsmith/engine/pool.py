@@ -118,6 +118,14 @@ class WorkerPool:
             if self._closed:
                 return
             self._closed = True
+        # Queued chunks would otherwise run to completion before the workers stop (Ctrl-C).
+        while True:
+            try:
+                chunk = self._chunks.get_nowait()
+            except queue.Empty:
+                break
+            for task in chunk or []:
+                task.fail("error", "the engine was shut down before this row was scored")
         for _ in self._slots:
             self._chunks.put(None)
         for slot in self._slots:
