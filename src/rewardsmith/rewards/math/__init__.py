@@ -1,0 +1,128 @@
+"""Math answer verification: the ``math`` reward and its two verbs, `parse` and `verify`.
+
+The verifier extracts the final answer from a response (last ``\\boxed{}``, "final answer
+is", ``<answer>`` tags, an "Answer:" line, then the last formula or number), parses both
+answers into a small AST (`nodes`) and compares them by exact rational arithmetic first,
+numeric evaluation second and sympy last. Most answers never reach sympy.
+
+Modules: `extract` (finding the answer), `latex` (spelling normalisation), `parser` (text
+to AST), `evaluate` (bounded exact and numeric values), `compare` (equivalence rules),
+`symbolic` (the sympy fallback), `verify` (the public verbs and config).
+
+Known failure modes: answers that need solving (beyond inequalities in one unknown and
+``|x|`` bounds), units that change the value (``54 inches`` vs ``137.16 cm`` is rejected),
+numbers written as words inside a sentence; implicit multiplication and function application
+are guessed from letters (``f(x)``, ``W(n)`` are functions, ``a(b+c)`` a product).
+
+Example:
+    >>> from rewardsmith.rewards.math import verify
+    >>> verify("\\\\frac{\\\\sqrt{3}}{2}", "so $\\\\boxed{\\\\sin 60^\\\\circ}$").equal
+    True
+    >>> verify("(-\\\\infty, 2) \\\\cup (9, \\\\infty)", "$(9,\\\\infty)\\\\cup(-\\\\infty,2)$").equal
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rewardsmith.core.reward import reward
+from rewardsmith.core.sample import Sample
+from rewardsmith.core.score import Score
+from rewardsmith.rewards.math.extract import DEFAULT_RULES, extract_answer
+from rewardsmith.rewards.math.verify import MathConfig, Parsed, Verdict, parse, parse_gold, verify
+
+__all__ = [  # the public names, pinned by tests/rewards/math/test_api.py
+    "DEFAULT_RULES",
+    "MathConfig",
+    "Parsed",
+    "Verdict",
+    "extract_answer",
+    "math_answer",
+    "parse",
+    "verify",
+]
+
+
+def _check_reference(reference: Any) -> str | None:
+    """None when the gold answer can be read, else what is wrong with it."""
+    golds = reference if isinstance(reference, list) else [reference]
+    if not golds:
+        return "reference is an empty list"
+    for gold in golds:
+        if gold is None or (isinstance(gold, str) and not gold.strip()):
+            return "reference is empty"
+        if not isinstance(gold, str | int | float):
+            return f"reference must be text or a number, not {type(gold).__name__}"
+        parsed = parse_gold(str(gold), MathConfig())
+        if not parsed.ok:
+            return f"cannot read gold answer {str(gold)[:80]!r}: {parsed.error}"
+    return None
+
+
+@reward(
+    "math",
+    kind="cpu",
+    version="1",
+    reads=("completion", "reference"),
+    timeout_s=10.0,
+    check_reference=_check_reference,
+)
+def math_answer(
+    sample: Sample,
+    *,
+    precision: int = 6,
+    rel_tol: float = 0.0,
+    strict: bool = True,
+    relation_as_set: bool = False,
+    percent: bool = True,
+    use_sympy: bool = True,
+    rules: list[str] | None = None,
+) -> Score:
+    """1.0 when the response's final answer is equivalent to the reference, else 0.0.
+
+    The reference is the gold answer (LaTeX or plain text, or a number; a list of golds
+    accepts any of them). No extractable answer gives ``parse_error``; an unreadable gold
+    gives ``invalid_reference``; an answer too costly to decide gives ``refused``.
+    ``Score.info`` records the rule that found the answer, the extracted text, the normalised
+    forms and the check that decided (``path``).
+
+    Example:
+        >>> s = Sample(id="1", completion="... so $\\\\boxed{\\\\frac{2}{4}}$", reference="0.5")
+        >>> score = math_answer(s)
+        >>> score.value, score.info["path"]
+        (1.0, 'exact')
+    """
+    cfg = MathConfig(
+        precision=precision,
+        rel_tol=rel_tol,
+        strict=strict,
+        relation_as_set=relation_as_set,
+        percent=percent,
+        use_sympy=use_sympy,
+        rules=tuple(rules) if rules else DEFAULT_RULES,
+    )
+    reference = sample.reference
+    golds = reference if isinstance(reference, list) else [reference]
+    problem = None
+    if not golds or any(g is None or not isinstance(g, str | int | float) for g in golds):
+        problem = f"reference must be text or a number, got {type(reference).__name__}"
+    if problem:
+        return Score.fail("invalid_reference", problem)
+    answer = parse(sample.completion_text, config=cfg)
+    verdicts = [verify(str(g), answer, config=cfg) for g in golds]
+    best = next((v for v in verdicts if v.equal), verdicts[0])
+    info = _info(best)
+    if best.status == "ok":
+        return Score(value=1.0 if best.equal else 0.0, reason=best.reason, info=info)
+    return Score.fail(best.status, best.reason, **info)
+
+
+def _info(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "path": verdict.path,
+        "rule": verdict.answer.rule,
+        "extracted": verdict.answer.text,
+        "answer_normalized": verdict.answer.normalized,
+        "gold_normalized": verdict.gold.normalized,
+    }

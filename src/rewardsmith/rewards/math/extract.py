@@ -1,0 +1,360 @@
+"""Find the final answer in a model response.
+
+Rules, tried in this order (configurable with ``MathConfig.rules``):
+
+- ``boxed``: the last ``\\boxed{}`` / ``\\fbox{}``; boxes next to each other and joined by
+  "and", "or", commas or ``\\quad`` (or sharing one ``$...$``) form one list answer.
+- ``final_answer``: "The final answer is X" / "Final Answer: ... is X". When both this and a
+  box are present, the one written last wins (a response that boxes an intermediate value
+  and then states its final answer is graded on the final answer).
+- ``answer_tag``: the last ``<answer>...</answer>``.
+- ``hash_answer``: the last line starting with ``####`` (GSM8K's format).
+- ``answer_line``: the last "Answer: X" / "the answer is X".
+- ``last_math``: the last ``$...$``, ``\\(...\\)`` or ``\\[...\\]``.
+- ``last_number``: the last number (with an optional ``/d`` or ``%``) not glued to a word.
+
+Every rule is a linear scan or a regular expression without nested quantifiers, so a 1 MB
+response costs milliseconds, never a backtracking blow-up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ["DEFAULT_RULES", "Extracted", "Rule", "extract_answer"]
+
+Rule = Literal[
+    "boxed", "final_answer", "answer_tag", "hash_answer", "answer_line", "last_math", "last_number"
+]
+
+DEFAULT_RULES: Final[tuple[Rule, ...]] = (
+    "boxed",
+    "final_answer",
+    "answer_tag",
+    "hash_answer",
+    "answer_line",
+    "last_math",
+    "last_number",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """The answer text found and the rule that found it."""
+
+    text: str
+    rule: str
+    start: int
+
+
+_BOX: Final = re.compile(r"\\(?:boxed|fbox)\s*(?=\{)|\\boxed\s+(?=[^\s{])")
+_FINAL: Final = re.compile(r"final\s+answer", re.I)
+_ANSWER_WORD: Final = re.compile(r"\banswer\b\s*(?:is\b|:|=)", re.I)
+_ENV_TOKEN: Final = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
+_ENV_CLOSER: Final = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+_MAX_ENV_CHARS: Final = 2000
+_NUMBER: Final = re.compile(
+    r"(?<![A-Za-z0-9_.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?!\d)|\d+|(?=\.\d))"
+    r"(?:[.,]\d+)?(?:\s*/\s*\d+)?(?:\s*%)?"
+)
+_GAP_NOISE: Final = re.compile(
+    r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}|\\q?quad|\\[,;!: ]|[$~]|\\[()\[\]]"
+)
+_HOPE: Final = re.compile(r"\s*I hope", re.I)
+_MAX_GROUP: Final = 16
+"""Most boxes joined into one list answer."""
+
+
+def extract_answer(text: str, rules: tuple[str, ...] = DEFAULT_RULES) -> Extracted | None:
+    """The final answer in ``text`` by the first rule that finds one, or None.
+
+    Example:
+        >>> extract_answer(r"so $x = \\boxed{\\frac{1}{2}}$.").text
+        '\\\\frac{1}{2}'
+        >>> extract_answer(r"\\boxed{1} and \\boxed{2}").text
+        '1, 2'
+        >>> extract_answer("The final answer is $7$. I hope it is correct.").rule
+        'final_answer'
+    """
+    boxed = _boxed(text) if "boxed" in rules else None
+    final = _final_answer(text) if "final_answer" in rules else None
+    if "boxed" in rules and _ends_in_open_box(text, boxed, final):
+        # A response cut off inside its box has no final answer; the number before the cut
+        # is not one.
+        return Extracted("", "unclosed_box", len(text))
+    if boxed and final:
+        # The later statement wins, unless the phrase is followed by prose, not a value
+        # ("\\boxed{7} ... this is my final answer: see above").
+        later = final.start > boxed.start and bool(
+            re.search(r"[\d\\]", final.text) or len(final.text) <= 3
+        )
+        return final if later else boxed
+    if boxed or final:
+        return boxed or final
+    for rule in rules:
+        if rule in ("boxed", "final_answer"):
+            continue
+        found = _RULES[rule](text)
+        if found is None:
+            continue
+        if rule == "last_math" and "last_number" in rules:
+            # A bare number written after the last formula is the later statement.
+            number = _last_number(text)
+            if number is not None and number.start > found.start + len(found.text) + 2:
+                return number
+        return found
+    return None
+
+
+# -- boxes ------------------------------------------------------------------------------------
+
+
+def _box_spans(text: str) -> list[tuple[int, int, int]]:
+    """(start of ``\\boxed``, start of content, end of content) for every closed box."""
+    starts = [(m.start(), m.end()) for m in _BOX.finditer(text)]
+    if not starts:
+        return []
+    closing = _closing_braces(text, starts[0][1])
+    spans = []
+    for box_start, pos in starts:
+        if pos < len(text) and text[pos] == "{":
+            end = closing.get(pos)
+            if end is not None:
+                spans.append((box_start, pos + 1, end))
+        else:
+            bare = _BARE.match(text, pos, min(len(text), pos + 200))
+            if bare:
+                spans.append((box_start, pos, bare.end()))
+    return spans
+
+
+_BRACE_TOKENS: Final = re.compile(r"\\.|[{}]", re.S)
+_BARE: Final = re.compile(r"[^\s$.,]+")
+
+
+def _closing_braces(text: str, start: int) -> dict[int, int]:
+    """Map of each ``{`` at or after ``start`` to its ``}``: one linear pass with a stack, so
+    a million unclosed boxes cost a million steps, not a million scans."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for token in _BRACE_TOKENS.finditer(text, start):
+        symbol = token.group()
+        if symbol == "{":
+            stack.append(token.start())
+        elif symbol == "}" and stack:
+            pairs[stack.pop()] = token.start()
+    return pairs
+
+
+def _boxed(text: str) -> Extracted | None:
+    spans = _box_spans(text)
+    if not spans:
+        return None
+    group = [spans[-1]]
+    for previous in reversed(spans[-_MAX_GROUP:-1]):
+        gap = text[previous[2] + 1 : group[0][0]]
+        if previous[2] + 1 > group[0][0]:
+            break  # nested box
+        if len(gap) <= 60 and (_joins(gap) or _same_inline_math(text, previous[2], group[0][0])):
+            group.insert(0, previous)
+        else:
+            break
+    parts = [text[s:e].strip() for _, s, e in group]
+    parts = [p for p in parts if p]
+    if not parts:
+        return None
+    return Extracted(", ".join(parts), "boxed", group[0][0])
+
+
+def _joins(gap: str) -> bool:
+    """Whether the text between two boxes joins them into one answer: nothing, or words
+    ending in a connector ("and", "or", a comma), as in "\\boxed{1} and \\boxed{2}" or
+    "\\boxed{(3,3)} for part (a) and \\boxed{(1,1)}"; not "\\boxed{1} no, wait: \\boxed{2}"."""
+    plain = _GAP_NOISE.sub(lambda m: f" {m.group(1) or ''} ", gap).strip()
+    if not plain:
+        return True
+    if ". " in plain or "\n\n" in gap:
+        return False
+    words = re.sub(r"[,;]", " , ", plain).split()
+    return words[-1].lower() in ("and", "or", ",", ";", "&")
+
+
+def _ends_in_open_box(text: str, boxed: Extracted | None, final: Extracted | None) -> bool:
+    last = None
+    for last in _BOX.finditer(text, max(0, boxed.start if boxed else 0)):  # noqa: B007
+        pass
+    if last is None or (boxed is not None and last.start() <= boxed.start + 1):
+        return False
+    if final is not None and final.start > last.start():
+        return False
+    pos = last.end()
+    return pos < len(text) and text[pos] == "{" and _closing_braces(text, pos).get(pos) is None
+
+
+def _same_inline_math(text: str, left: int, right: int) -> bool:
+    """Both positions inside one ``$...$``: no ``$`` between them and an odd count before."""
+    if "$" in text[left:right] or "\n" in text[left:right]:
+        return False
+    return text.count("$", 0, left) % 2 == 1
+
+
+# -- phrases ----------------------------------------------------------------------------------
+
+
+def _final_answer(text: str) -> Extracted | None:
+    last = None
+    for last in _FINAL.finditer(text):  # noqa: B007 - the last one counts
+        pass
+    if last is None:
+        return None
+    found = _answer_after(text, last.end(), "final_answer")
+    return found
+
+
+def _answer_after(text: str, pos: int, rule: str) -> Extracted | None:
+    """The answer stated after a marker: the math right after "is"/":", or the sentence's
+    last value."""
+    segment = text[pos : pos + 1000]
+    hope = _HOPE.search(segment)
+    if hope:
+        segment = segment[: hope.start()]
+    # Up to the end of the line or of the sentence (a period followed by a space or end).
+    line_end = segment.find("\n\n")
+    if line_end == -1:
+        line_end = segment.find("\n") if not segment.lstrip().startswith(("$$", "\\[")) else -1
+    if line_end > 0:
+        segment = segment[:line_end]
+    lead = re.match(r"\s*(?:is|:)?\s*(?:\\?[\"'*`]+\s*)?", segment)
+    start = lead.end() if lead else 0
+    body = segment[start:]
+    if not body.strip():
+        return None
+    envs = _math_envs(body)
+    if envs and envs[0].start == 0:
+        joined = _joined_envs(body, envs)
+        return Extracted(joined, rule, pos + start)
+    # "The largest $n$ is 34." - the value after the last " is ".
+    is_at = body.rfind(" is ")
+    if is_at != -1:
+        tail = body[is_at + 4 :]
+        tail_envs = _math_envs(tail)
+        if tail_envs and tail_envs[0].start <= 1:
+            return Extracted(_joined_envs(tail, tail_envs), rule, pos + start + is_at + 4)
+        sentence = re.split(r"\.(?:\s|$)", tail, maxsplit=1)[0].strip()
+        if sentence:
+            return Extracted(sentence, rule, pos + start + is_at + 4)
+    sentence = re.split(r"\.(?:\s|$)", body, maxsplit=1)[0].strip()
+    if envs:
+        return Extracted(_joined_envs(body, envs[-1:]), rule, pos + start + envs[-1].start)
+    numbers = list(_NUMBER.finditer(sentence))
+    if numbers:
+        return Extracted(numbers[-1].group().strip(), rule, pos + start + numbers[-1].start())
+    return Extracted(sentence, rule, pos + start) if sentence else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Env:
+    """One math environment: ``$...$``, ``$$...$$``, ``\\(...\\)`` or ``\\[...\\]``."""
+
+    start: int
+    end: int
+    content: str
+
+
+def _math_envs(text: str) -> list[_Env]:
+    """Every math environment, found with one pass over the delimiters (linear time).
+
+    Inline math (``$``, ``\\(``) does not span lines; none spans more than 2000 characters.
+    An opener that is never closed is dropped, and the scan goes on from the next delimiter.
+    """
+    envs: list[_Env] = []
+    opener: re.Match[str] | None = None
+    for token in _ENV_TOKEN.finditer(text):
+        mark = token.group()
+        if opener is not None:
+            inline = opener.group() in ("$", "\\(")
+            content = text[opener.end() : token.start()]
+            too_long = len(content) > _MAX_ENV_CHARS or (inline and "\n" in content)
+            if mark == _ENV_CLOSER[opener.group()] and not too_long:
+                envs.append(_Env(opener.start(), token.end(), content))
+                opener = None
+                continue
+            if not too_long:
+                continue  # another delimiter inside this environment
+            opener = None
+        if mark in _ENV_CLOSER:
+            opener = token
+    return envs
+
+
+def _joined_envs(body: str, envs: list[_Env]) -> str:
+    """The first math environment and the ones joined to it by "and", "or" or commas."""
+    parts = [envs[0].content]
+    end = envs[0].end
+    for env in envs[1:]:
+        gap = body[end : env.start]
+        if re.fullmatch(r"\s*(?:,|and|or|,\s*and|,\s*or)\s*", gap):
+            parts.append(env.content)
+            end = env.end
+        else:
+            break
+    return ", ".join(p.strip() for p in parts if p.strip())
+
+
+def _answer_tag(text: str) -> Extracted | None:
+    # rfind, not a lazy regex: many unclosed "<answer>" tags must not cost quadratic time.
+    close = text.lower().rfind("</answer>")
+    if close == -1:
+        return None
+    open_at = text.lower().rfind("<answer>", 0, close)
+    if open_at == -1:
+        return None
+    inner = text[open_at + len("<answer>") : close].strip()
+    if not inner:
+        return None
+    boxed = _boxed(inner)
+    return Extracted(boxed.text if boxed else inner, "answer_tag", open_at)
+
+
+def _hash_answer(text: str) -> Extracted | None:
+    at = text.rfind("####")
+    if at == -1 or (at > 0 and text[at - 1] not in "\n "):
+        return None
+    line = text[at + 4 :].split("\n", 1)[0].strip().rstrip(".")
+    return Extracted(line, "hash_answer", at) if line else None
+
+
+def _answer_line(text: str) -> Extracted | None:
+    last = None
+    for last in _ANSWER_WORD.finditer(text):  # noqa: B007
+        pass
+    if last is None:
+        return None
+    return _answer_after(text, last.end(), "answer_line")
+
+
+def _last_math(text: str) -> Extracted | None:
+    envs = _math_envs(text)
+    if not envs or not envs[-1].content.strip():
+        return None
+    return Extracted(envs[-1].content.strip(), "last_math", envs[-1].start)
+
+
+def _last_number(text: str) -> Extracted | None:
+    last = None
+    for last in _NUMBER.finditer(text):  # noqa: B007
+        pass
+    if last is None:
+        return None
+    return Extracted(last.group().strip(), "last_number", last.start())
+
+
+_RULES: Final = {
+    "answer_tag": _answer_tag,
+    "hash_answer": _hash_answer,
+    "answer_line": _answer_line,
+    "last_math": _last_math,
+    "last_number": _last_number,
+}
