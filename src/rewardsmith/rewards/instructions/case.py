@@ -1,0 +1,62 @@
+"""Letter case: all capitals, all lowercase, or a bounded number of all-capital words.
+
+Example:
+    >>> from rewardsmith.rewards.instructions.registry import Context
+    >>> capital_word_frequency("The NASA and ESA teams", Context(), capital_frequency=2,
+    ...                        capital_relation="at least")
+    Verdict(followed=True, detail='')
+    >>> english_lowercase("hello there, General Kenobi.", Context())
+    Verdict(followed=False, detail='has capital letters')
+"""
+
+from __future__ import annotations
+
+from rewardsmith.rewards.instructions.counting import words
+from rewardsmith.rewards.instructions.language import detect_language
+from rewardsmith.rewards.instructions.registry import Context, Relation, Verdict, checker, compare
+from rewardsmith.rewards.params import NonNegativeInt
+
+__all__ = ["capital_word_frequency", "english_capital", "english_lowercase"]
+
+
+@checker("change_case:capital_word_frequency")
+def capital_word_frequency(
+    text: str, context: Context, *, capital_frequency: NonNegativeInt, capital_relation: Relation
+) -> Verdict:
+    """``less than`` / ``at least`` ``capital_frequency`` words written in capitals (``NASA``)."""
+    count = sum(1 for word in words(text) if word.isupper())
+    followed = compare(count, capital_relation, capital_frequency)
+    detail = (
+        ""
+        if followed
+        else f"{count} all-capital words, needs {capital_relation} {capital_frequency}"
+    )
+    return Verdict(followed, detail)
+
+
+@checker("change_case:english_capital")
+def english_capital(text: str, context: Context) -> Verdict:
+    """The response is in English and has no lowercase letter."""
+    if not text.isupper():
+        return Verdict(
+            False, "has lowercase letters" if any(c.islower() for c in text) else "no letters"
+        )
+    language = detect_language(text)
+    return Verdict(
+        language == "en",
+        "" if language == "en" else f"detected {language or 'no language'}, not en",
+    )
+
+
+@checker("change_case:english_lowercase")
+def english_lowercase(text: str, context: Context) -> Verdict:
+    """The response is in English and has no capital letter."""
+    if not text.islower():
+        return Verdict(
+            False, "has capital letters" if any(c.isupper() for c in text) else "no letters"
+        )
+    language = detect_language(text)
+    return Verdict(
+        language == "en",
+        "" if language == "en" else f"detected {language or 'no language'}, not en",
+    )
