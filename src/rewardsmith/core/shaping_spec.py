@@ -31,8 +31,17 @@ class _Strict(BaseModel):
 
 
 TransformKind = Literal[
-    "affine", "clip", "ceiling", "tanh", "sigmoid", "zscore", "minmax", "lsc", "par",
-    "length_penalty", "ppo_c",
+    "affine",
+    "clip",
+    "ceiling",
+    "tanh",
+    "sigmoid",
+    "zscore",
+    "minmax",
+    "lsc",
+    "par",
+    "length_penalty",
+    "ppo_c",
 ]
 
 TRANSFORM_PARAMS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
@@ -108,9 +117,13 @@ class TransformSpec(_Strict):
         missing = [name for name in required if getattr(self, name) is None]
         if missing:
             raise ValueError(f"transform {self.kind!r} needs {', '.join(missing)}")
-        if self.kind == "clip" and self.low is not None and self.high is not None:
-            if self.low > self.high:
-                raise ValueError(f"clip: low ({self.low}) is above high ({self.high})")
+        if (
+            self.kind == "clip"
+            and self.low is not None
+            and self.high is not None
+            and self.low > self.high
+        ):
+            raise ValueError(f"clip: low ({self.low}) is above high ({self.high})")
         if self.kind == "lsc" and (self.ref is None) == (self.ref_field is None):
             raise ValueError("transform 'lsc' needs exactly one of ref or ref_field")
         if self.kind in ("tanh", "sigmoid") and self.scale is not None and self.scale <= 0:
@@ -125,7 +138,9 @@ class TransformSpec(_Strict):
 
     def params(self) -> dict[str, Any]:
         """The params that were set, by name."""
-        return {name: getattr(self, name) for name in _PARAM_NAMES if getattr(self, name) is not None}
+        return {
+            name: getattr(self, name) for name in _PARAM_NAMES if getattr(self, name) is not None
+        }
 
 
 _PARAM_NAMES: Final = tuple(name for name in TransformSpec.model_fields if name != "kind")
@@ -189,13 +204,20 @@ class NormalizeSpec(_Strict):
     std: Literal["sample", "population"] = "sample"
     """Standard deviation with n-1 (sample; TRL and verl use this) or n (population)."""
     scope: Literal["group", "batch"] = "group"
-    """grpo, dr_grpo, rloo, rank, pass_at_k: statistics per ``group`` or over the whole batch."""
+    """Statistics per ``group`` or over the whole batch (``batch`` ignores it: always the batch;
+    gdpo's second stage is always over the batch)."""
     batch_normalize: bool = True
     """gdpo: z-score the summed advantage over the batch (GDPO's second stage)."""
     k: int | None = Field(default=None, ge=1)
     """pass_at_k: the k of pass@k (required for that method)."""
     threshold: float = 1.0
     """pass_at_k: a reward of at least this counts as correct."""
+    process: str | None = None
+    """Hybrid credit: a term whose scores carry step rewards (``info["steps"]``); each row also
+    gets ``info["step_advantages"]``: the outcome's leave-one-out advantage plus the steps'
+    returns against the group's other samples (PRIME-style)."""
+    process_weight: float = 1.0
+    """Hybrid credit: weight of the process part of each step advantage."""
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> NormalizeSpec:

@@ -205,10 +205,21 @@ class Spec(_Strict):
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-_SHAPING_KEYS: Final = ("combine", "formula", "lexicographic", "ensembles", "normalize", "unlikeliness")
+_SHAPING_KEYS: Final = (
+    "combine",
+    "formula",
+    "lexicographic",
+    "ensembles",
+    "normalize",
+    "unlikeliness",
+)
 _SHAPING_DEFAULTS: Final[dict[str, Any]] = {
-    "combine": "sum", "formula": None, "lexicographic": None, "ensembles": [],
-    "normalize": None, "unlikeliness": None,
+    "combine": "sum",
+    "formula": None,
+    "lexicographic": None,
+    "ensembles": [],
+    "normalize": None,
+    "unlikeliness": None,
 }
 _TERM_SHAPING_KEYS: Final = ("transform", "clip", "credit")
 
@@ -224,7 +235,9 @@ def _check_shaping(spec: Spec, names: list[str]) -> None:
         ensemble_names.append(ensemble.name)
         for member in ensemble.terms:
             if member not in names:
-                raise ValueError(f"{where}.terms: no term named {member!r}{_did_you_mean(member, names)}")
+                raise ValueError(
+                    f"{where}.terms: no term named {member!r}{_did_you_mean(member, names)}"
+                )
             if member in members:
                 raise ValueError(
                     f"{where}.terms: term {member!r} is already in ensemble {members[member]!r}"
@@ -243,16 +256,25 @@ def _check_shaping(spec: Spec, names: list[str]) -> None:
     elif spec.formula is not None:
         raise ValueError(f'formula is set but combine = {spec.combine!r}; add combine = "formula"')
     if spec.lexicographic is not None and spec.combine != "lexicographic":
-        raise ValueError(f'[lexicographic] is set but combine = {spec.combine!r}; add combine = "lexicographic"')
+        raise ValueError(
+            f'[lexicographic] is set but combine = {spec.combine!r}; add combine = "lexicographic"'
+        )
     if spec.combine == "lexicographic" and spec.lexicographic is not None:
         lex = spec.lexicographic
         for factor in lex.order:
             if factor not in known:
-                raise ValueError(f"lexicographic.order: no term or ensemble named {factor!r}{_did_you_mean(factor, known)}")
+                raise ValueError(
+                    f"lexicographic.order: no term or ensemble named {factor!r}{_did_you_mean(factor, known)}"
+                )
         if isinstance(lex.margins, list) and len(lex.margins) != len(lex.order or names):
             raise ValueError(
                 f"lexicographic.margins: {len(lex.margins)} margins for {len(lex.order or names)} factors"
             )
+    process = spec.normalize.process if spec.normalize is not None else None
+    if process is not None and process not in names:
+        raise ValueError(
+            f"normalize.process: no term named {process!r}{_did_you_mean(process, names)}"
+        )
     if spec.normalize is not None and spec.normalize.method == "gdpo" and spec.combine != "sum":
         raise ValueError(
             f'normalize.method = "gdpo" normalizes each weighted component, so it needs combine = "sum", not {spec.combine!r}'
@@ -388,7 +410,12 @@ def _describe_spec_error(exc: pydantic.ValidationError, data: dict[str, Any], or
             lines.append(f"{key}: required key is missing")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{key}: {message} (got {error.get('input')!r})")
+            if isinstance(error.get("input"), dict):
+                # A whole table failed a cross-key check: the message names the keys, and
+                # echoing the table back would bury it.
+                lines.append(f"{key}: {message}")
+            else:
+                lines.append(f"{key}: {message} (got {error.get('input')!r})")
     plural = "s" if len(lines) > 1 else ""
     return f"{origin}: invalid spec, {len(lines)} problem{plural}:\n  " + "\n  ".join(lines)
 

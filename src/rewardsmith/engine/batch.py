@@ -13,15 +13,29 @@ __all__ = ["ScoredBatch", "summarize"]
 class ScoredBatch(list[Score]):
     """A list of `Score`, one per input row in order, plus ``status_counts`` and means.
 
+    With a ``[normalize]`` table in the spec, ``advantages`` holds one advantage per row (None
+    for masked rows; the same number as ``Score.info["advantage"]``) and ``normalization`` a
+    report: method, group count, zero-variance groups and per-component flat-group counts.
+    Without one, both are None.
+
     Example:
         >>> batch = ScoredBatch([Score(value=1.0), Score.fail("timeout", "slow")])
         >>> batch.status_counts["timeout"], batch.mean_reward
         (1, 1.0)
     """
 
-    def __init__(self, scores: list[Score], ids: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        scores: list[Score],
+        ids: list[str] | None = None,
+        *,
+        advantages: list[float | None] | None = None,
+        normalization: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(scores)
         self.ids = ids if ids is not None else [str(index) for index in range(len(scores))]
+        self.advantages = advantages
+        self.normalization = normalization
 
     @property
     def status_counts(self) -> dict[str, int]:

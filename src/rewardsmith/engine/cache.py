@@ -25,6 +25,7 @@ CACHEABLE_STATUSES: Final = frozenset(
 )
 
 _encoder = msgspec.msgpack.Encoder(enc_hook=repr, order="deterministic")
+_json_encoder = msgspec.json.Encoder(enc_hook=repr, order="deterministic")
 
 
 def cache_key(reward: Reward, params: dict[str, Any], sample: Sample) -> bytes:
@@ -34,7 +35,13 @@ def cache_key(reward: Reward, params: dict[str, Any], sample: Sample) -> bytes:
 
 
 def _digest(payload: Any) -> bytes:
-    return hashlib.blake2b(_encoder.encode(payload), digest_size=16).digest()
+    try:
+        data = _encoder.encode(payload)
+    except OverflowError:
+        # msgpack stops at 64-bit integers and a JSON row may hold any integer: hash those
+        # (rare) payloads as JSON, marked so they can never collide with a msgpack one.
+        data = b"json:" + _json_encoder.encode(payload)
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 class ScoreCache:

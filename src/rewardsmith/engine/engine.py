@@ -29,7 +29,8 @@ from rewardsmith.engine.aio import AsyncRunner
 from rewardsmith.engine.batch import ScoredBatch
 from rewardsmith.engine.cache import ScoreCache, cache_key
 from rewardsmith.engine.pool import Job, WorkerPool
-from rewardsmith.shaping.combine import combine_terms
+from rewardsmith.shaping.advantages import compute_advantages
+from rewardsmith.shaping.combine import Shaper
 
 __all__ = ["Engine", "Row", "prepare_rows"]
 
@@ -86,6 +87,7 @@ class Engine:
         self._pool: WorkerPool | None = None
         self._aio: AsyncRunner | None = None
         self._lock = threading.Lock()
+        self._shapers: dict[str, Shaper] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -119,6 +121,16 @@ class Engine:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def shaper(self, spec: Spec) -> Shaper:
+        """The `Shaper` this engine uses for ``spec``: it keeps running transform statistics
+        across calls (save them with ``state_dict()``, restore with ``load_state_dict()``)."""
+        key = spec.content_hash()
+        with self._lock:
+            found = self._shapers.get(key)
+            if found is None:
+                found = self._shapers[key] = Shaper(spec)
+            return found
+
     # -- scoring ------------------------------------------------------------------------------
 
     def score(self, rows: Iterable[Any], spec: Any) -> ScoredBatch:
@@ -150,7 +162,21 @@ class Engine:
             plan.deliver(waiter, future.result())
         for waiter, future in zip(plan.io_waiters, io_futures, strict=True):
             plan.deliver(waiter, _io_result(future))
-        return ScoredBatch([plan.combine(index, ids[index]) for index in range(len(rows))], ids)
+        scores = plan.combine_all(ids, self.shaper(spec))
+        if spec.normalize is None:
+            return ScoredBatch(scores, ids)
+        advantages, report = compute_advantages(
+            spec.normalize, scores, rows, weights=_weights(spec)
+        )
+        return ScoredBatch(scores, ids, advantages=advantages, normalization=report)
+
+
+def _weights(spec: Spec) -> dict[str, float]:
+    """Top-level component weights: terms outside ensembles, and ensembles."""
+    members = {member for ensemble in spec.ensembles for member in ensemble.terms}
+    weights = {term.name: term.weight for term in spec.terms if term.name not in members}
+    weights.update({ensemble.name: ensemble.weight for ensemble in spec.ensembles})
+    return weights
 
 
 def _io_result(future: Future[Score]) -> Score:
@@ -287,13 +313,25 @@ class _Plan:
         for index, score in zip(members, scores, strict=True):
             self.results[index][term.name] = msgspec.structs.replace(score)
 
-    def combine(self, index: int, row_id: str) -> Score:
-        row = self.rows[index]
-        if isinstance(row, Score):
-            value = apply_policy(self.spec.on_status, row, row_id=row_id, term="<input>")
-            return msgspec.structs.replace(row, value=value)
-        combined = combine_terms(self.spec, self.results[index], row_id=row_id)
-        combined.latency_s = sum(score.latency_s for score in self.results[index].values())
+    def combine_all(self, ids: list[str], shaper: Shaper) -> list[Score]:
+        """Every row's combined score; the samples are shaped together (transform statistics,
+        group comparisons), rows that failed before scoring keep their status."""
+        samples = [index for index, row in enumerate(self.rows) if isinstance(row, Sample)]
+        shaped = shaper.combine(
+            [self.results[index] for index in samples],
+            [self.rows[index] for index in samples],  # type: ignore[misc]
+            [ids[index] for index in samples],
+        )
+        combined: list[Score] = []
+        by_index = dict(zip(samples, shaped, strict=True))
+        for index, row in enumerate(self.rows):
+            if isinstance(row, Score):
+                value = apply_policy(self.spec.on_status, row, row_id=ids[index], term="<input>")
+                combined.append(msgspec.structs.replace(row, value=value))
+                continue
+            score = by_index[index]
+            score.latency_s = sum(result.latency_s for result in self.results[index].values())
+            combined.append(score)
         return combined
 
 
