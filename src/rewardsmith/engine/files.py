@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.core.spec import Spec, resolve_terms
+from rewardsmith.core.spec import ResolvedTerm, Spec, resolve_terms
 from rewardsmith.engine.batch import summarize
-from rewardsmith.engine.engine import Engine, prepare_rows
+from rewardsmith.engine.engine import Engine, Row, prepare_rows
 from rewardsmith.io.readers import count_rows, file_format, iter_row_chunks
 from rewardsmith.io.runlog import RunLog
 from rewardsmith.io.writers import output_row, write_rows
@@ -62,6 +64,7 @@ def score_file(
         run = log.create(
             spec, terms, input_path=str(input_path), output_path=str(output_path), argv=sys.argv
         )
+    group_sensitive = _needs_whole_groups(spec, terms)
     own_engine = engine is None
     engine = engine or Engine(workers)
     total = count_rows(input_path)
@@ -73,8 +76,11 @@ def score_file(
         with _progress(console) as progress:
             task = progress.add_task("scoring", total=total)
             offset = 0
-            for chunk in iter_row_chunks(input_path, chunk_size):
+            closed_groups: set[str] = set()
+            for chunk in _whole_groups(iter_row_chunks(input_path, chunk_size)):
                 prepared, ids = prepare_rows(chunk, start=offset)
+                if group_sensitive:
+                    _refuse_split_groups(prepared, offset, closed_groups)
                 chunk_scores: list[Score | None] = [None] * len(prepared)
                 todo = []
                 for position, row_id in enumerate(ids):
@@ -109,6 +115,58 @@ def score_file(
     summary = summarize(scores)
     summary.update(output=str(output_path), run_id=run.id, resumed_rows=resumed if resume else None)
     return summary
+
+
+def _group_of(row: Any) -> Any:
+    return row.get("group") if isinstance(row, dict) else None
+
+
+def _whole_groups(chunks: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """Re-chunk so that consecutive rows of one ``group`` are never split across two chunks:
+    group rewards and group normalization must see a whole group in one engine call."""
+    carry: list[Any] = []
+    for chunk in chunks:
+        rows = carry + chunk
+        last = _group_of(rows[-1])
+        cut = len(rows)
+        if last is not None:
+            while cut > 0 and _group_of(rows[cut - 1]) == last:
+                cut -= 1
+        if cut == 0:  # the whole chunk is one group so far: keep reading
+            carry = rows
+            continue
+        yield rows[:cut]
+        carry = rows[cut:]
+    if carry:
+        yield carry
+
+
+def _needs_whole_groups(spec: Spec, terms: list[ResolvedTerm]) -> bool:
+    return (
+        any(term.reward.kind == "group" for term in terms)
+        or spec.normalize is not None
+        or spec.combine == "lexicographic"
+        or spec.unlikeliness is not None
+    )
+
+
+def _refuse_split_groups(prepared: list[Row], offset: int, closed: set[str]) -> None:
+    """Rows of a group whose earlier rows were already scored become errors: scoring them
+    apart would silently change group rewards and advantages."""
+    seen: set[str] = set()
+    for position, row in enumerate(prepared):
+        if not isinstance(row, Sample) or row.group is None:
+            continue
+        if row.group in closed:
+            prepared[position] = Score.fail(
+                "error",
+                f"row {offset + position}: group {row.group!r} reappears after its earlier rows "
+                "were scored; keep the rows of each group together in the file",
+                field="group",
+            )
+            continue
+        seen.add(row.group)
+    closed.update(seen)
 
 
 def _progress(console: Console | None) -> Progress:

@@ -14,19 +14,22 @@ from rewardsmith.io.readers import file_format
 
 __all__ = ["RESULT_FIELDS", "output_row", "write_rows"]
 
-RESULT_FIELDS = ("reward", "status", "reason", "components")
+RESULT_FIELDS = ("reward", "status", "reason", "components", "advantage")
 
 _encoder = msgspec.json.Encoder(enc_hook=repr)
 
 
 def output_row(row_id: str, score: Score, source: Any = None) -> dict[str, Any]:
-    """The input row (when it was a readable object) with ``id`` and the result fields added."""
+    """The input row (when it was a readable object) with ``id`` and the result fields added,
+    plus ``advantage`` when the spec normalizes rewards into advantages."""
     out: dict[str, Any] = dict(source) if isinstance(source, dict) else {}
     out["id"] = row_id
     out["reward"] = score.value
     out["status"] = score.status
     out["reason"] = score.reason
     out["components"] = score.components
+    if "advantage" in score.info:  # the spec has a [normalize] table
+        out["advantage"] = score.info["advantage"]
     return out
 
 
