@@ -1,0 +1,44 @@
+"""Reward ``code`` on its labelled cases: right, wrong, bad references, and the hack suite.
+
+Every ``hack`` case is a program that tries to collect reward it has not earned (exit-code
+forgery, equality tricks, introspection, patching, output tricks, resource bombs, attacks on
+the host); each must score exactly 0 with status ok, and the sandbox must keep working.
+"""
+
+from __future__ import annotations
+
+import pytest
+from labelled_cases import labels, load, run
+
+from rewardsmith.sandbox import default_sandbox
+
+CASES = load("code")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_code_case(case):
+    score = run("code", case)
+    context = f"{case['id']}: got {score.status} {score.value!r} ({score.reason!r}) {score.info}"
+    assert score.status == case["status"], context
+    if case["value"] is None:
+        assert score.value is None, context
+    else:
+        assert score.value == pytest.approx(case["value"], abs=1e-9), context
+    if "reason" in case:
+        assert case["reason"] in score.reason, context
+    if "verdict" in case:
+        assert score.info["first_failure"]["verdict"] == case["verdict"], context
+
+
+def test_case_file_covers_right_wrong_hacks_and_bad_references():
+    assert {"right", "wrong", "hack", "bad_reference", "edge"} <= labels("code")
+    assert sum(1 for param in CASES if param.values[0]["label"] == "hack") >= 50
+
+
+def test_sandbox_survives_the_hack_suite():
+    box = default_sandbox()
+    zygote = box._proc
+    run("code", next(p.values[0] for p in CASES if p.values[0]["id"] == "host-kill-parent"))
+    right = next(p.values[0] for p in CASES if p.values[0]["id"] == "stdio-sum")
+    assert run("code", right).value == 1.0
+    assert box._proc is zygote and zygote.poll() is None, "the zygote was replaced or died"
