@@ -153,7 +153,7 @@ class Engine:
                 timeout_s=term.timeout_s,
                 retries=term.retries,
                 concurrency=term.concurrency,
-                limit_key=(term.reward.ref, term.name),
+                limit_key=(term.reward.ref, term.name, term.concurrency),
             )
             for term, sample in plan.io_calls
         ]
