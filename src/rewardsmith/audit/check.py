@@ -120,11 +120,6 @@ def _when(term: ResolvedTerm) -> list[str]:
     return [] if when is None else [when] if isinstance(when, str) else list(when)
 
 
-def _when(term: ResolvedTerm) -> list[str]:
-    when = term.spec.when
-    return [] if when is None else [when] if isinstance(when, str) else list(when)
-
-
 def _check_scores(
     samples: list[tuple[Sample, str]],
     ids: list[str],

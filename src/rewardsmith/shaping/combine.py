@@ -132,7 +132,7 @@ class Shaper:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore statistics saved by `state_dict` from a shaper of the same spec."""
-        pairs = []
+        pairs: list[tuple[Any, Any]] = []
         for kind, chains in (("terms", self.term_chains), ("ensembles", self.ensemble_chains)):
             for name, chain in chains.items():
                 saved = state.get(kind, {}).get(name)
