@@ -70,6 +70,10 @@ _MAX_GROUP: Final = 16
 def extract_answer(text: str, rules: tuple[str, ...] = DEFAULT_RULES) -> Extracted | None:
     """The final answer in ``text`` by the first rule that finds one, or None.
 
+    An answer the response itself negates ("the answer is not 420", "$x = 7$ is wrong") or, for
+    the fallback rules, hedges ("3 or 420") comes back with rule ``"disowned"`` and no text:
+    taking the number anyway would pay a response for denying the right answer.
+
     Example:
         >>> extract_answer(r"so $x = \\boxed{\\frac{1}{2}}$.").text
         '\\\\frac{1}{2}'
@@ -77,7 +81,18 @@ def extract_answer(text: str, rules: tuple[str, ...] = DEFAULT_RULES) -> Extract
         '1, 2'
         >>> extract_answer("The final answer is $7$. I hope it is correct.").rule
         'final_answer'
+        >>> extract_answer("The answer is not 420.").rule
+        'disowned'
     """
+    found = _find_answer(text, rules)
+    if found is None or found.rule == "unclosed_box":
+        return found
+    if _disowned(text, found):
+        return Extracted("", "disowned", found.start)
+    return found
+
+
+def _find_answer(text: str, rules: tuple[str, ...]) -> Extracted | None:
     boxed = _boxed(text) if "boxed" in rules else None
     final = _final_answer(text) if "final_answer" in rules else None
     if "boxed" in rules and _ends_in_open_box(text, boxed, final):
@@ -106,6 +121,47 @@ def extract_answer(text: str, rules: tuple[str, ...] = DEFAULT_RULES) -> Extract
                 return number
         return found
     return None
+
+
+# -- negated and hedged answers ---------------------------------------------------------------
+
+_NEGATION_BEFORE: Final = re.compile(
+    r"(?:\bnot|n't|\bnever|\bnor|\bneither|≠|\\neq?)\s*"
+    r"(?:equal\s+to|exactly|just|be|quite|simply)?\s*$",
+    re.I,
+)
+_HEDGE_BEFORE: Final = re.compile(r"\bor\s*$", re.I)
+_DENIAL_AFTER: Final = re.compile(
+    r"\s*(?:is|was|would\s+be|seems|looks)\s+(?:not\b|wrong|incorrect|false|impossible)"
+    r"|\s*(?:isn't|wasn't)\b",
+    re.I,
+)
+_LEADING_MARKUP: Final = re.compile(r"(?:\\boxed\s*\{?|\\fbox\s*\{?|\$+|\\\(|\\\[|[*_`{:=\s])*$")
+_CLAUSE_END: Final = re.compile(r"[.!?;\n]")
+
+
+def _disowned(text: str, found: Extracted) -> bool:
+    """Whether the words next to the answer deny it (or, for the fallback rules, hedge it)."""
+    before = text[max(0, found.start - 60) : found.start]
+    before = before[_last_boundary(before) :]
+    before = _LEADING_MARKUP.sub("", before)
+    if _NEGATION_BEFORE.search(before):
+        return True
+    if found.rule not in ("last_math", "last_number"):
+        return False
+    if _HEDGE_BEFORE.search(before):
+        return True
+    end = text.find(found.text, found.start)
+    after = text[end + len(found.text) : end + len(found.text) + 40] if end != -1 else ""
+    after = after.lstrip("$)]\\ ")
+    return bool(_DENIAL_AFTER.match(after))
+
+
+def _last_boundary(window: str) -> int:
+    last = 0
+    for match in _CLAUSE_END.finditer(window):
+        last = match.end()
+    return last
 
 
 # -- boxes ------------------------------------------------------------------------------------

@@ -195,6 +195,15 @@ def _parse(text: str, gold: bool, cfg: MathConfig) -> Parsed:
                     source[:200], None, found.rule, error="the last \\boxed{ is never closed"
                 )
             found = None  # a gold answer is trusted: read it whole
+        if found is not None and found.rule == "disowned":
+            if not gold:
+                return Parsed(
+                    source[:200],
+                    None,
+                    found.rule,
+                    error="the response negates or hedges its own answer",
+                )
+            found = None
         stripped = text.strip()
         if not gold and (found is None or found.rule == "last_number") and len(stripped) <= 150:
             # A short response with no marker may be the bare answer: "\\frac{10}{9}".
