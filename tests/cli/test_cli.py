@@ -137,3 +137,11 @@ def test_raise_policy_stops_the_run_naming_row_and_term(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "row 'x', term 't': error" in result.stderr
     assert "on_status.error = 'raise'" in result.stderr
+
+
+def test_query_can_select_every_column(tmp_path: Path) -> None:
+    data = _write_jsonl(tmp_path / "qa.jsonl", ROWS)
+    assert run_cli("score", str(data), "--reward", "exact_match", cwd=tmp_path).returncode == 0
+    result = run_cli("query", "SELECT * FROM scores", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "scored_at" in result.stdout

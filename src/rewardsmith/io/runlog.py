@@ -65,7 +65,8 @@ def _schema() -> Any:
             ("components", pa.map_(pa.string(), pa.float64())),
             ("info", pa.string()),
             ("latency_s", pa.float64()),
-            ("scored_at", pa.timestamp("us", tz="UTC")),
+            # UTC, stored without a zone: DuckDB hands zoned timestamps to Python only with pytz.
+            ("scored_at", pa.timestamp("us")),
         ]
     )
 
@@ -120,7 +121,7 @@ class Run:
         """Queue scored rows for the background writer."""
         if self._error is not None:
             raise RuntimeError(f"run log writer failed: {self._error}") from self._error
-        now = datetime.now(UTC)
+        now = datetime.now(UTC).replace(tzinfo=None)
         records = [
             {
                 "row_index": index,
@@ -323,7 +324,7 @@ class RunLog:
             connection.execute(
                 "CREATE TABLE scores (row_index BIGINT, id VARCHAR, reward DOUBLE, status VARCHAR, "
                 "reason VARCHAR, components MAP(VARCHAR, DOUBLE), info VARCHAR, latency_s DOUBLE, "
-                "scored_at TIMESTAMPTZ)"
+                "scored_at TIMESTAMP)"
             )
         connection.execute(
             "CREATE TABLE runs (run_id VARCHAR, created_at VARCHAR, status VARCHAR, spec_name VARCHAR, "
