@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rewardsmith.audit.cli import audit_app, report
 from rewardsmith.core.errors import InputError, RewardFailedError, RewardsmithError, SpecError
 from rewardsmith.core.registry import default_registry
 from rewardsmith.core.spec import Spec, load_spec
+from rewardsmith.models.cli import rm_app
 
 app = typer.Typer(
     help="rewardsmith: define, verify, compose, serve and audit reward signals.",
@@ -21,6 +23,10 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+
+app.add_typer(rm_app, name="rm")
+app.add_typer(audit_app, name="audit")
+app.command("report")(report)
 
 LogDir = Annotated[
     Path | None,
@@ -69,13 +75,32 @@ def score(
     resume: Annotated[
         bool, typer.Option(help="Continue the last run of this spec on this input.")
     ] = False,
-    chunk_size: Annotated[int, typer.Option(help="Rows scored per engine call.")] = 512,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(help="Rows scored per engine call [default: 512; 16384 with --backend ray]."),
+    ] = None,
     log_dir: LogDir = None,
+    backend: Annotated[
+        str, typer.Option(help="'local' (worker processes) or 'ray' (Ray Data over engine actors; --workers = actors).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster for --backend ray (default: local).")
+    ] = None,
 ) -> None:
     """Score a JSONL or Parquet file and write the scored rows."""
     from rewardsmith.engine.files import score_file
 
     loaded = _load(spec, reward)
+    engine = None
+    if backend == "ray":
+        from rewardsmith.integrations.ray import RayEngine
+
+        # Offline scoring goes through Ray Data (map_batches over engines), as ARCHITECTURE.md
+        # decides; a Ray Data run costs ~1.5 s to start, so chunks are large.
+        engine = RayEngine(workers, address=ray_address, data=True)
+        chunk_size = chunk_size or 16384
+    elif backend != "local":
+        _fail(f"--backend must be 'local' or 'ray', not {backend!r}")
     try:
         summary = score_file(
             input,
@@ -83,17 +108,21 @@ def score(
             output=output,
             workers=workers,
             resume=resume,
-            chunk_size=chunk_size,
+            chunk_size=chunk_size or 512,
             log_dir=log_dir,
             console=console,
+            engine=engine,
         )
     except KeyboardInterrupt:
         errors.print("interrupted: every row scored so far is in the run log; rerun with --resume")
         raise typer.Exit(130) from None
     except RewardFailedError as exc:
         _fail(str(exc), code=1)
-    except RewardsmithError as exc:
+    except (RewardsmithError, ImportError) as exc:
         _fail(str(exc))
+    finally:
+        if engine is not None:
+            engine.close()
     _print_summary(summary)
 
 

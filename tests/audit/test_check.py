@@ -42,9 +42,13 @@ def test_constant_reward_and_unrouted_rows_are_problems() -> None:
 
 def test_cli_exit_codes() -> None:
     base = [sys.executable, "-m", "rewardsmith.cli", "check", "--spec", str(EXAMPLES / "qa.toml")]
-    broken = subprocess.run([*base, str(EXAMPLES / "broken.jsonl")], capture_output=True, text=True, timeout=120)
+    broken = subprocess.run(
+        [*base, str(EXAMPLES / "broken.jsonl")], capture_output=True, text=True, timeout=120
+    )
     assert broken.returncode == 1, broken.stderr
     assert "unknown tasks" in broken.stdout and "typo-task" in broken.stdout
-    clean = subprocess.run([*base, str(EXAMPLES / "qa.jsonl")], capture_output=True, text=True, timeout=120)
+    clean = subprocess.run(
+        [*base, str(EXAMPLES / "qa.jsonl")], capture_output=True, text=True, timeout=120
+    )
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "no problems found" in clean.stdout

@@ -80,7 +80,9 @@ def _check_routing_and_references(
         applicable = [term for term in terms if term.spec.applies_to(sample.task)]
         if not applicable:
             report.add(
-                "unrouted rows", row_id, f"task {sample.task!r} matches no term's `when` {routed_tasks}"
+                "unrouted rows",
+                row_id,
+                f"task {sample.task!r} matches no term's `when` {routed_tasks}",
             )
         elif routed_tasks and sample.task not in routed_tasks:
             # Only the terms without `when` apply: usually a typo in the task name.
