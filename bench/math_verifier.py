@@ -1,7 +1,7 @@
 """rewardsmith's ``math`` verifier against Math-Verify, side by side, on the labelled sets.
 
 Usage:
-    python bench/math.py [--data DIR] [--sets a.jsonl,b.jsonl] [--only rewardsmith|math-verify]
+    python bench/math_verifier.py [--data DIR] [--sets a.jsonl,b.jsonl] [--only rewardsmith|math-verify]
                          [--cold] [--show-errors]
 
 For each set and each verifier it prints accuracy against the labels (``acc``), accuracy
@@ -29,25 +29,18 @@ Math-Verify is a benchmark-only dependency: ``pip install math-verify``.
 
 from __future__ import annotations
 
-import os
+import argparse
+import gc
+import json
+import statistics
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-# This file is named math.py: run as a script, its folder comes first on sys.path and would
-# shadow the standard library's `math`. Drop that entry before importing anything else.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from rewardsmith.rewards.math import DEFAULT_RULES, MathConfig, verify  # noqa: E402
-from rewardsmith.rewards.math.verify import _GOLD_CACHE, _read  # noqa: E402
+from rewardsmith.rewards.math import DEFAULT_RULES, MathConfig, verify
+from rewardsmith.rewards.math.verify import _GOLD_CACHE, _read
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "math"
 SETS = (

@@ -1,7 +1,7 @@
 """The ``code`` reward's sandbox against one ``python -I -S`` subprocess per test, in one run.
 
 Usage:
-    python bench/code.py [--workers 2] [--trivial-tests 1000] [--humaneval PATH] [--problems N]
+    python bench/code_sandbox.py [--workers 2] [--trivial-tests 1000] [--humaneval PATH] [--problems N]
 
 Two workloads, each run by ``--workers`` worker processes (one per core, like the engine's pool):
 
@@ -22,23 +22,17 @@ It prints tests/s, p50/p99 per-test latency and the ratios, plus the protections
 
 from __future__ import annotations
 
+import argparse
+import gzip
+import json
 import os
+import statistics
+import subprocess
 import sys
-
-# This file is named code.py: run as a script, its folder comes first on sys.path and would
-# shadow the standard library's `code` module. Drop that entry before importing anything else.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import gzip  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
 
 DEFAULT_HUMANEVAL = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "code" / "HumanEval.jsonl.gz"
