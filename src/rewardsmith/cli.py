@@ -13,6 +13,7 @@ from rewardsmith.audit.cli import audit_app, report
 from rewardsmith.core.errors import InputError, RewardFailedError, RewardsmithError, SpecError
 from rewardsmith.core.registry import default_registry
 from rewardsmith.core.spec import Spec, load_spec
+from rewardsmith.envs.cli import design
 from rewardsmith.models.cli import rm_app
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ errors = Console(stderr=True)
 app.add_typer(rm_app, name="rm")
 app.add_typer(audit_app, name="audit")
 app.command("report")(report)
+app.command("design")(design)
 
 LogDir = Annotated[
     Path | None,
