@@ -181,7 +181,16 @@ class Run:
         import pyarrow.parquet as pq
 
         try:
-            table = pa.Table.from_pylist(records, schema=_schema())
+            # Column by column: ~10x cheaper than Table.from_pylist over dicts (12 µs/row), and
+            # this thread shares the GIL with scoring (the reward server logs every row).
+            schema = _schema()
+            table = pa.Table.from_arrays(
+                [
+                    pa.array([record[field.name] for record in records], type=field.type)
+                    for field in schema
+                ],
+                schema=schema,
+            )
             final = self.dir / f"part-{self._next_part:06d}.parquet"
             temp = self.dir / f".part-{self._next_part:06d}.parquet.tmp"
             pq.write_table(table, temp)

@@ -1,0 +1,18 @@
+"""The reward server: an ASGI app (`create_app`), its settings and `run_server` (uvicorn).
+
+Importing this package loads no HTTP server; `run_server` imports uvicorn when called.
+"""
+
+from rewardsmith.serve.app import RewardServer, create_app
+from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
+from rewardsmith.serve.config import ServeConfig
+from rewardsmith.serve.server import run_server
+
+__all__ = [
+    "MicroBatcher",
+    "QueueFullError",
+    "RewardServer",
+    "ServeConfig",
+    "create_app",
+    "run_server",
+]

@@ -1,0 +1,59 @@
+"""`ServeConfig`: every setting of the reward server, with its default and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DEFAULT_END_TOKENS", "ServeConfig"]
+
+DEFAULT_END_TOKENS: tuple[str, ...] = (
+    "<|endoftext|>",
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<|end|>",
+    "</s>",
+    "<eos>",
+    "<end_of_turn>",
+)
+"""End-of-text markers that trainers leave in decoded text (OpenRLHF decodes with
+``skip_special_tokens=False``); stripped from the end of an OpenRLHF ``query``."""
+
+
+class ServeConfig(BaseModel):
+    """Settings of `rewardsmith serve` and `rewardsmith.serve.create_app`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    """Interface to bind. Loopback by default: a reward server is not for the open network."""
+    port: int = Field(default=8000, ge=0, le=65535)
+    """TCP port (0: any free port)."""
+    workers: int | None = Field(default=None, gt=0)
+    """Engine worker processes for ``cpu`` rewards (default: the number of cores)."""
+    token: str | None = None
+    """When set, scoring routes need ``Authorization: Bearer <token>`` (else 401)."""
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Largest request body accepted; a larger one gets 413 before it is read whole."""
+    max_batch_rows: int = Field(default=4096, gt=0)
+    """Most rows in one request (413 above it) and most rows scored in one engine call."""
+    max_queue_rows: int = Field(default=65_536, gt=0)
+    """Rows waiting to be scored across all requests; past it requests get 429 + Retry-After."""
+    batch_wait_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
+    """How long the batcher waits for more requests to join a small batch. 0: no wait; requests
+    that arrive while a batch is being scored form the next batch anyway."""
+    end_tokens: tuple[str, ...] = DEFAULT_END_TOKENS
+    """Markers stripped from the end of OpenRLHF completions (repeatedly, with whitespace)."""
+    masked_reward: float | None = None
+    """What ``/get_reward`` sends for a row whose reward is masked (null). OpenRLHF cannot mask
+    a sample and fails on null, so set this only as an explicit choice; the row's status still
+    shows in ``extra_logs`` and in the run log."""
+    log: bool = True
+    """Write every scored row to the run log."""
+    log_dir: Path | None = None
+    """Run log root (default: ``$REWARDSMITH_HOME/runs`` or ``./.rewardsmith/runs``)."""
+    graceful_timeout_s: float = Field(default=30.0, gt=0)
+    """On SIGTERM/SIGINT: how long in-flight requests may take to finish before the server
+    stops anyway."""

@@ -1,0 +1,67 @@
+"""Run the reward server with uvicorn: bind, print where it listens, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import threading
+from typing import Any
+
+from rewardsmith.serve.app import RewardServer
+from rewardsmith.serve.config import ServeConfig
+
+__all__ = ["run_server"]
+
+_INSTALL_HINT = "the reward server needs uvicorn: pip install 'rewardsmith[serve]'"
+
+
+def run_server(spec: Any, config: ServeConfig | None = None) -> None:
+    """Serve ``spec`` until SIGINT/SIGTERM, then finish in-flight requests and log every row.
+
+    The socket is bound here (not by uvicorn) so that ``port=0`` works and the line printed to
+    stderr names the real port: ``rewardsmith: serving spec 'x' on http://127.0.0.1:PORT``.
+    """
+    try:
+        import uvicorn
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(_INSTALL_HINT) from exc
+    config = config or ServeConfig()
+    app = RewardServer(spec, config)
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((config.host, config.port))
+    sock.listen(2048)
+    host, port = sock.getsockname()[:2]
+    uv_config = uvicorn.Config(
+        app,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=max(1, round(config.graceful_timeout_s)),
+        server_header=False,
+    )
+    server = uvicorn.Server(uv_config)
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    print(
+        f"rewardsmith: serving spec {app.spec.name!r} on http://{shown}:{port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    # uvicorn drains, then re-raises the signal it caught. A SIGTERM that ends a clean drain
+    # should exit 0, not die by the default handler, so the re-raised signal lands here.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly) if main_thread else None
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        sock.close()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -1,0 +1,231 @@
+"""Ray backend on a local Ray (num_cpus=2), one Ray session for the whole module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+import integration_rewards  # noqa: E402,F401  (rewards by import path, for the actors)
+from typer.testing import CliRunner  # noqa: E402
+
+import rewardsmith  # noqa: E402
+from rewardsmith import EngineError  # noqa: E402
+from rewardsmith.cli import app  # noqa: E402
+from rewardsmith.engine.files import score_file  # noqa: E402
+from rewardsmith.integrations.ray import RayEngine, score_dataset  # noqa: E402
+
+SPEC = {
+    "name": "ray-test",
+    "terms": [
+        {"name": "em", "use": "exact_match"},
+        {
+            "name": "fmt",
+            "use": "regex",
+            "weight": 0.5,
+            "params": {"pattern": "^[A-Z]", "mode": "search"},
+        },
+        {"name": "size", "use": "integration_rewards:group_size", "weight": 0.1},
+    ],
+}
+ROWS = [
+    {"id": i, "completion": word, "reference": "Paris", "group": f"g{i % 3}"}
+    for i, word in enumerate(["Paris", "paris", "Lyon", "Paris", "x", "Nice", "Paris"])
+] + [{"id": "bad", "completion": 42}]
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def ray_engine(ray_session):
+    # Actors reserve CPUs: close each engine so the next test can place its own.
+    engine = RayEngine(actors=2, start_timeout_s=60)
+    yield engine
+    engine.close()
+
+
+def test_ray_actors_give_the_local_numbers(ray_engine: RayEngine) -> None:
+    remote = ray_engine.score(ROWS, SPEC)
+    local = rewardsmith.score(ROWS, SPEC, workers=1)
+    assert [s.value for s in remote] == [s.value for s in local]
+    assert [s.status for s in remote] == [s.status for s in local]
+    assert [s.components for s in remote] == [s.components for s in local]
+    assert remote.ids == local.ids
+    # groups stayed whole: g0 has rows 0, 3, 6
+    assert [remote[i].components["size"] for i in (0, 3, 6)] == [3.0, 3.0, 3.0]
+    assert remote[-1].status == "error" and "completion" in remote[-1].reason
+    pids = {
+        ray.get(actor.pid.remote()) for actor in ray_engine.actors_for(rewardsmith.load_spec(SPEC))
+    }
+    assert len(pids) == 2
+
+
+def test_cli_backend_ray_writes_the_same_file_as_local(ray_session, tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        'name = "cli"\n[[terms]]\nname = "em"\nuse = "exact_match"\n'
+        '[[terms]]\nname = "size"\nuse = "integration_rewards:group_size"\n'
+    )
+    runner = CliRunner()
+    local = runner.invoke(
+        app,
+        [
+            "score",
+            str(data),
+            "-s",
+            str(spec),
+            "-o",
+            str(tmp_path / "local.jsonl"),
+            "--workers",
+            "1",
+            "--chunk-size",
+            "8",
+        ],
+    )
+    assert local.exit_code == 0, local.output
+    remote = runner.invoke(
+        app,
+        [
+            "score",
+            str(data),
+            "-s",
+            str(spec),
+            "-o",
+            str(tmp_path / "ray.jsonl"),
+            "--backend",
+            "ray",
+            "--workers",
+            "2",
+            "--chunk-size",
+            "8",
+        ],
+    )
+    assert remote.exit_code == 0, remote.output
+    assert ray.is_initialized()  # the CLI reused this session and did not shut it down
+    local_rows = [json.loads(line) for line in (tmp_path / "local.jsonl").read_text().splitlines()]
+    ray_rows = [json.loads(line) for line in (tmp_path / "ray.jsonl").read_text().splitlines()]
+    strip = lambda rows: [{k: v for k, v in row.items()} for row in rows]  # noqa: E731
+    assert strip(ray_rows) == strip(local_rows)
+
+
+def test_score_file_with_ray_logs_every_row(ray_engine: RayEngine, tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
+    summary = score_file(
+        data,
+        rewardsmith.load_spec(SPEC),
+        engine=ray_engine,
+        chunk_size=4,
+        log_dir=tmp_path / "runs",
+    )
+    assert summary["rows"] == len(ROWS)
+    from rewardsmith.io.runlog import RunLog
+
+    assert len(RunLog(tmp_path / "runs").latest().logged_rows()) == len(ROWS)
+
+
+def test_ray_data_map_batches(ray_session) -> None:
+    spec = {"terms": [{"name": "em", "use": "exact_match"}]}
+    rows = [{"completion": f"w{i % 4}", "reference": "w1", "n": i} for i in range(10)]
+    dataset = ray.data.from_items(rows)
+    scored = score_dataset(dataset, spec, batch_size=4, concurrency=1).take_all()
+    local = rewardsmith.score(rows, spec, workers=1)
+    by_n = {row["n"]: row for row in scored}
+    assert [by_n[i]["reward"] for i in range(10)] == [s.value for s in local]
+    assert all(by_n[i]["status"] == "ok" for i in range(10))
+    assert json.loads(by_n[1]["components"]) == {"em": 1.0}
+    with pytest.raises(rewardsmith.SpecError, match="group"):
+        score_dataset(dataset, {"terms": [{"name": "s", "use": "integration_rewards:group_size"}]})
+
+
+def test_actors_that_cannot_be_placed_are_an_error_not_a_hang(ray_session) -> None:
+    engine = RayEngine(actors=3, start_timeout_s=3)  # 3 x 1 CPU on a 2-CPU Ray
+    try:
+        with pytest.raises(EngineError, match="did not start within 3 s"):
+            engine.score([{"completion": "a1", "reference": "a1"}], "exact_match")
+    finally:
+        engine.close()
+
+
+def test_a_dead_actor_is_an_engine_error_not_a_zero(ray_session) -> None:
+    engine = RayEngine(actors=1, max_restarts=0, start_timeout_s=60)
+    try:
+        spec = rewardsmith.load_spec("exact_match")
+        assert engine.score([{"completion": "a1", "reference": "a1"}], spec)[0].value == 1.0
+        [actor] = engine.actors_for(spec)
+        ray.kill(actor, no_restart=True)
+        with pytest.raises(EngineError, match="reward actor died"):
+            engine.score([{"completion": "a1", "reference": "a1"}], spec)
+    finally:
+        engine.close()
+
+
+def test_stateful_shaping_runs_on_one_actor_and_matches_local(ray_engine: RayEngine) -> None:
+    spec_dict = {"terms": [{"name": "em", "use": "exact_match", "transform": {"kind": "zscore"}}]}
+    try:
+        spec = rewardsmith.load_spec(spec_dict)
+    except rewardsmith.SpecError as exc:  # shaping is another module's work in progress
+        pytest.skip(f"zscore transform unavailable: {exc}")
+    batches = [
+        [{"completion": w, "reference": "a1"} for w in ("a1", "b2", "a1", "c3")],
+        [{"completion": w, "reference": "a1"} for w in ("a1", "a1", "a1", "d4", "e5")],
+    ]
+    with rewardsmith.Engine(1) as local:
+        expected = [[s.value for s in local.score(rows, spec)] for rows in batches]
+    got = [[s.value for s in ray_engine.score(rows, spec)] for rows in batches]
+    assert got == expected
+    assert expected[0] != expected[1][:4]  # the running statistics moved between batches
+
+
+def test_a_restarted_actor_keeps_scoring(ray_session) -> None:
+    engine = RayEngine(actors=1, max_restarts=1, start_timeout_s=60)
+    try:
+        spec = rewardsmith.load_spec("exact_match")
+        [actor] = engine.actors_for(spec)
+        first = ray.get(actor.pid.remote())
+        ray.kill(actor, no_restart=False)  # Ray restarts it (max_restarts=1)
+        assert engine.score([{"completion": "a1", "reference": "a1"}], spec)[0].value == 1.0
+        assert ray.get(actor.pid.remote()) != first
+    finally:
+        engine.close()
+
+
+def test_ray_data_mode_without_free_cpus_is_an_error_not_a_hang(ray_engine: RayEngine) -> None:
+    spec = rewardsmith.load_spec("exact_match")
+    ray_engine.actors_for(spec)  # two actors now hold both CPUs
+    data_engine = RayEngine(data=True, start_timeout_s=1)
+    try:
+        with pytest.raises(EngineError, match="needs 1 free CPU per actor"):
+            data_engine.score([{"completion": "a1", "reference": "a1"}], spec)
+    finally:
+        data_engine.close()
+
+
+@pytest.mark.slow
+def test_cli_process_starts_and_stops_its_own_ray(tmp_path: Path) -> None:
+    """`rewardsmith score --backend ray` as a user runs it: a fresh process, its own local Ray."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent), COLUMNS="200")
+    for backend in ("local", "ray"):
+        done = subprocess.run(
+            [sys.executable, "-m", "rewardsmith.cli", "score", str(data), "-r", "exact_match",
+             "-o", str(tmp_path / f"{backend}.jsonl"), "--backend", backend, "--workers", "2"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "ray.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
