@@ -25,11 +25,6 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
-app.add_typer(rm_app, name="rm")
-app.add_typer(audit_app, name="audit")
-app.command("report")(report)
-app.command("design")(design)
-
 LogDir = Annotated[
     Path | None,
     typer.Option(
@@ -328,6 +323,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for key in ("output", "run_id", "resumed_rows"):
         if summary.get(key) is not None:
             console.print(f"{key.replace('_', ' ')}: {summary[key]}", highlight=False)
+
+
+# Commands that live with their subsystems, registered after the core ones so `--help` lists
+# scoring first.
+app.add_typer(rm_app, name="rm")
+app.add_typer(audit_app, name="audit")
+app.command("report")(report)
+app.command("design")(design)
 
 
 if __name__ == "__main__":
