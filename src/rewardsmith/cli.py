@@ -78,10 +78,14 @@ def score(
     ] = None,
     log_dir: LogDir = None,
     backend: Annotated[
-        str, typer.Option(help="'local' (worker processes) or 'ray' (Ray Data over engine actors; --workers = actors).")
+        str,
+        typer.Option(
+            help="'local' (worker processes) or 'ray' (Ray Data over engine actors; --workers = actors)."
+        ),
     ] = "local",
     ray_address: Annotated[
-        str | None, typer.Option("--ray-address", help="Ray cluster for --backend ray (default: local).")
+        str | None,
+        typer.Option("--ray-address", help="Ray cluster for --backend ray (default: local)."),
     ] = None,
 ) -> None:
     """Score a JSONL or Parquet file and write the scored rows."""
@@ -129,7 +133,9 @@ def serve(
     reward: Annotated[
         str | None, typer.Option("--reward", "-r", help="A registered reward name.")
     ] = None,
-    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to bind (loopback by default).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 8000,
     workers: Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")] = None,
     token: Annotated[
@@ -193,7 +199,10 @@ def check(
     except (InputError, SpecError) as exc:
         _fail(str(exc))
     counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
-    console.print(f"checked {report.rows} rows of {input} against spec {loaded.name!r}: {counts}", highlight=False)
+    console.print(
+        f"checked {report.rows} rows of {input} against spec {loaded.name!r}: {counts}",
+        highlight=False,
+    )
     if report.problems:
         table = Table("problem", "rows")
         for name, examples in report.problems.items():

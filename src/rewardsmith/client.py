@@ -124,11 +124,7 @@ class Client:
         labels: Sequence[Any] | None = None,
     ) -> dict[str, Any]:
         """Call the OpenRLHF route; returns ``{"rewards", "scores", "extra_logs"}``."""
-        payload: dict[str, Any] = {"query": list(queries)}
-        if prompts is not None:
-            payload["prompts"] = list(prompts)
-        if labels is not None:
-            payload["labels"] = list(labels)
+        payload = _reward_payload(queries, prompts, labels)
         return msgspec.json.decode(self._post("/get_reward", payload))
 
     def health(self) -> dict[str, Any]:
@@ -199,11 +195,7 @@ class Client:
         labels: Sequence[Any] | None = None,
     ) -> dict[str, Any]:
         """`get_reward` for asyncio code."""
-        payload: dict[str, Any] = {"query": list(queries)}
-        if prompts is not None:
-            payload["prompts"] = list(prompts)
-        if labels is not None:
-            payload["labels"] = list(labels)
+        payload = _reward_payload(queries, prompts, labels)
         return msgspec.json.decode(await self._apost("/get_reward", payload))
 
     async def aclose(self) -> None:
@@ -257,6 +249,18 @@ def _plain_rows(rows: Iterable[dict[str, Any] | Sample]) -> list[dict[str, Any]]
         else:
             plain.append(row)
     return plain
+
+
+def _reward_payload(
+    queries: Sequence[str], prompts: Sequence[str] | None, labels: Sequence[Any] | None
+) -> dict[str, Any]:
+    """The OpenRLHF ``/get_reward`` body; unset fields are left out."""
+    payload: dict[str, Any] = {"query": list(queries)}
+    if prompts is not None:
+        payload["prompts"] = list(prompts)
+    if labels is not None:
+        payload["labels"] = list(labels)
+    return payload
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:

@@ -148,7 +148,12 @@ def test_shutdown_fails_queued_work_instead_of_running_it() -> None:
     reward = rewardsmith.get_reward("test.behaves")
     pool = WorkerPool(1)
     jobs = [
-        Job(reward, {"delay_s": 0.2}, rewardsmith.Sample(id=str(i), completion="ok", reference=str(i)), 5.0)
+        Job(
+            reward,
+            {"delay_s": 0.2},
+            rewardsmith.Sample(id=str(i), completion="ok", reference=str(i)),
+            5.0,
+        )
         for i in range(20)
     ]
     futures = pool.submit(jobs, chunk_size=1)

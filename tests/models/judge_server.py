@@ -18,13 +18,11 @@ verdict), ``REFUSE`` (refusal wording), ``REFUSALFIELD`` (the API's ``refusal`` 
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from chat_server import ChatServer
 
 
 def _block(text: str, tag: str) -> str | None:
@@ -40,63 +38,24 @@ def _rating(response: str) -> str:
     return "Average. [[5]]"
 
 
-class JudgeServer:
+class JudgeServer(ChatServer):
     """Start with `start()`, stop with `stop()`; ``url`` is the base URL (…/v1)."""
 
     def __init__(self, *, position_bias: bool = False, slow_s: float = 2.0) -> None:
         self.position_bias = position_bias
         self.slow_s = slow_s
-        self.requests: list[dict[str, Any]] = []
-        self.seen: set[str] = set()
-        self.lock = threading.Lock()
-        server = self
+        self.seen: set[bytes] = set()
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
+    def record(self, raw: bytes, body: dict[str, Any]) -> bool:
+        """Keep the request; True the first time this exact body arrives (see ``FLAKY``)."""
+        self.requests.append(body)
+        first_time = raw not in self.seen
+        self.seen.add(raw)
+        return first_time
 
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length)
-                body = json.loads(raw)
-                with server.lock:
-                    server.requests.append(body)
-                    first_time = raw not in server.seen
-                    server.seen.add(raw)
-                if self.path != "/v1/chat/completions":
-                    self._send(404, {"error": "not found"})
-                    return
-                user = body["messages"][-1]["content"]
-                status, payload = server.answer(user, first_time)
-                if isinstance(payload, str):
-                    self._send_raw(status, payload.encode())
-                else:
-                    self._send(status, payload)
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                self._send_raw(status, json.dumps(payload).encode())
-
-            def _send_raw(self, status: int, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(data)  # fails when the client gave up (a timeout test)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def start(self) -> JudgeServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+    def respond(self, body: dict[str, Any], recorded: bool) -> tuple[int, dict[str, Any] | str]:
+        return self.answer(body["messages"][-1]["content"], recorded)
 
     @property
     def count(self) -> int:

@@ -18,6 +18,8 @@ One JSON object per line:
     a substring the score's reason must contain.
 ``components`` (optional)
     the expected components, compared exactly.
+``verdict`` (optional)
+    the expected ``info["first_failure"]["verdict"]`` (the ``code`` reward's first failing test).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def run(name: str, case: dict[str, Any]) -> Score:
 
 def check(name: str, case: dict[str, Any]) -> None:
     score = run(name, case)
-    context = f"{case['id']}: got {score.status} {score.value!r} ({score.reason!r})"
+    context = f"{case['id']}: got {score.status} {score.value!r} ({score.reason!r}) {score.info}"
     assert score.status == case["status"], context
     if case["value"] is None:
         assert score.value is None, context
@@ -79,3 +81,5 @@ def check(name: str, case: dict[str, Any]) -> None:
         assert case["reason"] in score.reason, context
     if "components" in case:
         assert score.components == case["components"], context
+    if "verdict" in case:
+        assert score.info["first_failure"]["verdict"] == case["verdict"], context

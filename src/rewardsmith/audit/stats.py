@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from rewardsmith.shaping.normalize import average_ranks
+
 __all__ = ["ks_statistic", "pearson", "rank", "spearman", "wilson_interval"]
 
 
@@ -61,18 +63,7 @@ def rank(values: Sequence[float]) -> list[float]:
         >>> rank([10, 20, 10, 30])
         [1.5, 3.0, 1.5, 4.0]
     """
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        shared = (start + end) / 2 + 1
-        for position in range(start, end + 1):
-            ranks[order[position]] = shared
-        start = end + 1
-    return ranks
+    return [r + 1 for r in average_ranks(values)]
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:

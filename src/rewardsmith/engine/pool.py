@@ -68,7 +68,9 @@ class WorkerPool:
         ...     futures = pool.submit([job_a, job_b])
     """
 
-    def __init__(self, size: int, *, memory_mb: int | None = None, recycle_after: int = 10_000) -> None:
+    def __init__(
+        self, size: int, *, memory_mb: int | None = None, recycle_after: int = 10_000
+    ) -> None:
         if size < 1:
             raise ValueError(f"a worker pool needs at least one worker, got {size}")
         self.size = size

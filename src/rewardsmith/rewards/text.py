@@ -99,6 +99,21 @@ def _answer_text(sample: Sample, extract: Sequence[Rule]) -> tuple[str, dict[str
     return found.text, {"rule": found.rule}
 
 
+def _references_and_answer(
+    sample: Sample, extract: Sequence[Rule]
+) -> tuple[list[str], str, dict[str, Any]] | Score:
+    """The acceptable answers and the completion's answer, or the failure: the reference is
+    checked first, so a broken row is ``invalid_reference`` whatever the completion says."""
+    references = _reference_strings(sample.reference)
+    if isinstance(references, str):
+        return Score.fail("invalid_reference", references)
+    got = _answer_text(sample, extract)
+    if isinstance(got, Score):
+        return got
+    answer, info = got
+    return references, answer, info
+
+
 # -- exact_match -------------------------------------------------------------------------------
 
 
@@ -149,13 +164,10 @@ def exact_match(
         >>> exact_match(Sample(id="2", completion="", reference="")).status
         'invalid_reference'
     """
-    references = _reference_strings(sample.reference)
-    if isinstance(references, str):
-        return Score.fail("invalid_reference", references)
-    got = _answer_text(sample, extract)
+    got = _references_and_answer(sample, extract)
     if isinstance(got, Score):
         return got
-    answer, info = got
+    references, answer, info = got
     prepare = normalize_answer if normalize else str.strip
     prepared = prepare(answer)
     info["answer"] = prepared[:_MAX_SHOWN]
@@ -217,13 +229,10 @@ def f1(sample: Sample, *, extract: tuple[Rule, ...] = ()) -> Score:
         >>> score.value, score.components
         (0.6666666666666666, {'precision': 0.5, 'recall': 1.0})
     """
-    references = _reference_strings(sample.reference)
-    if isinstance(references, str):
-        return Score.fail("invalid_reference", references)
-    got = _answer_text(sample, extract)
+    got = _references_and_answer(sample, extract)
     if isinstance(got, Score):
         return got
-    answer, info = got
+    references, answer, info = got
     prediction = normalize_answer(answer).split()
     info["answer"] = " ".join(prediction)[:_MAX_SHOWN]
     if not prediction:

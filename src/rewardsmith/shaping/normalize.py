@@ -28,6 +28,7 @@ from typing import Any, Literal
 __all__ = [
     "GroupReport",
     "StdKind",
+    "average_ranks",
     "batch_zscore",
     "dr_grpo",
     "gdpo",
@@ -144,6 +145,26 @@ def batch_zscore(
     return grpo(rewards, None, eps=eps, std=std)
 
 
+def average_ranks(values: Sequence[float]) -> list[float]:
+    """Ranks from 0 (the lowest value), ties sharing their average rank.
+
+    Example:
+        >>> average_ranks([10, 20, 10, 30])
+        [0.5, 2.0, 0.5, 3.0]
+    """
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2
+        start = end + 1
+    return ranks
+
+
 def rank(
     rewards: Sequence[float | None], groups: Sequence[Hashable | None] | None = None
 ) -> list[float | None]:
@@ -151,18 +172,8 @@ def rank(
     sharing their average rank. Invariant to any increasing transform of the rewards."""
 
     def compute(values: list[float]) -> list[float]:
-        order = sorted(range(len(values)), key=values.__getitem__)
-        ranks = [0.0] * len(values)
-        start = 0
-        while start < len(order):
-            end = start
-            while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-                end += 1
-            for position in range(start, end + 1):
-                ranks[order[position]] = (start + end) / 2
-            start = end + 1
         top = len(values) - 1
-        return [2.0 * value / top - 1.0 for value in ranks]
+        return [2.0 * value / top - 1.0 for value in average_ranks(values)]
 
     return _per_group(rewards, groups, compute)
 

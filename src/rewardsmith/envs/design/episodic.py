@@ -17,8 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from rewardsmith.envs.design.code import screen_code
-from rewardsmith.envs.design.evaluate import _HARNESS, CandidateResult, _read_answer, _stats
+from rewardsmith.envs.design.evaluate import (
+    _HARNESS,
+    CandidateResult,
+    _read_batch,
+    _screened,
+    _stats,
+)
 from rewardsmith.envs.learners import PGConfig, evaluate, reinforce
 from rewardsmith.sandbox import Sandbox, SandboxLimits
 
@@ -103,15 +108,10 @@ def evaluate_episodic(
     screen: bool = True,
 ) -> CandidateResult:
     """Train REINFORCE on the candidate's reward, computed in a sandbox session per episode."""
-    from rewardsmith.envs.design.code import ENTRY_POINT
-
     started = time.perf_counter()
-    if source is None:
-        return CandidateResult("parse_error", f"no ```python block defining {ENTRY_POINT}")
-    if screen:
-        reasons = screen_code(source)
-        if reasons:
-            return CandidateResult("refused", "; ".join(reasons))
+    checked = _screened(source, screen)
+    if isinstance(checked, CandidateResult):
+        return checked
     wrapped = SuccessInfo(env, task)
     # The session lives for the whole training; each call gets the candidate's time limit.
     session_limits = SandboxLimits(
@@ -123,7 +123,7 @@ def evaluate_episodic(
     marks: list[tuple[int, int]] = []
     successes, train_successes, lengths = [], [], []
     try:
-        with sandbox.session(source + _HARNESS, session_limits) as session:
+        with sandbox.session(checked + _HARNESS, session_limits) as session:
 
             def rewards(
                 transitions: list[tuple[Any, Any, Any, float, dict[str, Any]]],
@@ -143,23 +143,14 @@ def evaluate_episodic(
                     raise RuntimeError(f"the sandbox failed: {answer.error}")
                 if answer.outcome != "ok":
                     raise _Abort("error", f"reward code failed: {answer.error}")
-                if not isinstance(answer.value, list) or len(answer.value) != len(items):
-                    raise _Abort("error", "reward code's batch answer has the wrong shape")
-                totals: list[float] = []
-                parts: dict[str, np.ndarray] = {}
-                for i, raw in enumerate(answer.value):
-                    read = _read_answer(raw)
-                    if isinstance(read, str):
-                        raise _Abort(
-                            "error", f"{read} (at obs={items[i][0]}, action={items[i][1]})"
-                        )
-                    totals.append(read[0])
-                    for key, value in read[1].items():
-                        if key not in parts and len(parts) >= 32:
-                            raise _Abort("error", "more than 32 reward components")
-                        parts.setdefault(key, np.zeros(len(items)))[i] = value
-                per_episode.append({"total": np.array(totals), **parts})
-                return totals
+                read = _read_batch(
+                    answer.value, len(items), lambda i: f"obs={items[i][0]}, action={items[i][1]}"
+                )
+                if isinstance(read, str):
+                    raise _Abort("error", read)
+                totals, parts = read
+                per_episode.append({"total": totals, **parts})
+                return [float(total) for total in totals]
 
             for seed in range(seeds):
                 config = PGConfig(**{**learner.__dict__, "seed": learner.seed + seed})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,42 @@ def _read_answer(answer: Any) -> tuple[float, dict[str, float]] | str:
     return total, {}
 
 
+def _read_batch(
+    values: Any, n: int, where: Callable[[int], str]
+) -> tuple[np.ndarray, dict[str, np.ndarray]] | str:
+    """Totals and component arrays from a batch of ``n`` answers, or why the batch is wrong.
+
+    ``where(i)`` names item ``i`` in the reason when its answer cannot be read.
+    """
+    if not isinstance(values, list) or len(values) != n:
+        return "reward code's batch answer has the wrong shape"
+    total = np.zeros(n)
+    components: dict[str, np.ndarray] = {}
+    for i, raw in enumerate(values):
+        read = _read_answer(raw)
+        if isinstance(read, str):
+            return f"{read} (at {where(i)})"
+        total[i], parts = read
+        for key, value in parts.items():
+            if key not in components:
+                if len(components) >= 32:
+                    return "more than 32 reward components"
+                components[key] = np.zeros(n)
+            components[key][i] = value
+    return total, components
+
+
+def _screened(source: str | None, screen: bool) -> str | CandidateResult:
+    """The code to run, or the result of a candidate that never runs (no code, or refused)."""
+    if source is None:
+        return CandidateResult("parse_error", f"no ```python block defining {ENTRY_POINT}")
+    if screen:
+        reasons = screen_code(source)
+        if reasons:
+            return CandidateResult("refused", "; ".join(reasons))
+    return source
+
+
 def tabulate_reward(
     source: str, model: TabularModel, sandbox: Sandbox, limits: SandboxLimits
 ) -> RewardTable | tuple[str, str]:
@@ -115,23 +152,14 @@ def tabulate_reward(
         return "error", f"reward code ran out of memory ({limits.memory_mb} MiB)"
     if answer.outcome != "ok":
         return "error", f"reward code failed: {answer.error or run.outcome}"
-    values = answer.value
-    if not isinstance(values, list) or len(values) != len(items):
-        return "error", "reward code's batch answer has the wrong shape"
-    total = np.zeros(S * A * S)
-    components: dict[str, np.ndarray] = {}
-    for i, raw in enumerate(values):
-        read = _read_answer(raw)
-        if isinstance(read, str):
-            obs, action, nxt = items[i]
-            return "error", f"{read} (at obs={obs}, action={action}, next_obs={nxt})"
-        total[i], parts = read
-        for key, value in parts.items():
-            if key not in components:
-                if len(components) >= 32:
-                    return "error", "more than 32 reward components"
-                components[key] = np.zeros(S * A * S)
-            components[key][i] = value
+    read = _read_batch(
+        answer.value,
+        len(items),
+        lambda i: "obs={}, action={}, next_obs={}".format(*items[i]),
+    )
+    if isinstance(read, str):
+        return "error", read
+    total, components = read
     shape = (S, A, S)
     return RewardTable(total.reshape(shape), {k: v.reshape(shape) for k, v in components.items()})
 
@@ -161,13 +189,10 @@ def evaluate_candidate(
 ) -> CandidateResult:
     """Run steps 1-4 for one candidate (``source=None``: the reply had no code)."""
     started = time.perf_counter()
-    if source is None:
-        return CandidateResult("parse_error", f"no ```python block defining {ENTRY_POINT}")
-    if screen:
-        reasons = screen_code(source)
-        if reasons:
-            return CandidateResult("refused", "; ".join(reasons))
-    table = tabulate_reward(source, model, sandbox, limits)
+    checked = _screened(source, screen)
+    if isinstance(checked, CandidateResult):
+        return checked
+    table = tabulate_reward(checked, model, sandbox, limits)
     if isinstance(table, tuple):
         status, reason = table
         return CandidateResult(status, reason, seconds=time.perf_counter() - started)

@@ -32,7 +32,7 @@ import numpy as np
 from rewardsmith.models.bt.cache import EmbeddingCache, embedding_key
 from rewardsmith.models.deps import require
 
-__all__ = ["TextEncoder", "encoder_fingerprint", "resolve_encoder"]
+__all__ = ["TextEncoder", "encoder_fingerprint", "resolve_encoder", "tokenize_pairs"]
 
 
 def resolve_encoder(base: str | Path) -> Path:
@@ -81,6 +81,27 @@ def encoder_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+def tokenize_pairs(
+    tokenizer: Any,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    max_length: int,
+    device: str,
+) -> Any:
+    """One padded tensor batch of (prompt, response) pairs on ``device``.
+
+    Truncation is ``longest_first`` so a long response cannot push the prompt out entirely.
+    """
+    return tokenizer(
+        list(prompts),
+        list(responses),
+        truncation="longest_first",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    ).to(device)
+
+
 class TextEncoder:
     """Embeds (prompt, response) pairs with a frozen encoder, through an optional cache.
 
@@ -126,14 +147,7 @@ class TextEncoder:
     def _forward(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         import torch
 
-        batch = self._tokenizer(
-            list(prompts),
-            list(responses),
-            truncation="longest_first",
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-        ).to(self.device)
+        batch = tokenize_pairs(self._tokenizer, prompts, responses, self.max_length, self.device)
         with torch.inference_mode():
             hidden = self._model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)

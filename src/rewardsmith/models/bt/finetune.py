@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.models.bt.data import PreferencePair
-from rewardsmith.models.bt.encoder import resolve_encoder
+from rewardsmith.models.bt.encoder import resolve_encoder, tokenize_pairs
 from rewardsmith.models.deps import require
 
 __all__ = ["FinetuneConfig", "FinetunedRewardModel", "finetune_reward_model"]
@@ -68,14 +68,7 @@ class FinetunedRewardModel:
         self.meta: dict[str, Any] = {}
 
     def _rewards(self, prompts: Sequence[str], responses: Sequence[str]) -> Any:
-        batch = self.tokenizer(
-            list(prompts),
-            list(responses),
-            truncation="longest_first",
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-        ).to(self.device)
+        batch = tokenize_pairs(self.tokenizer, prompts, responses, self.max_length, self.device)
         return self.model(**batch).logits[:, 0]
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:

@@ -23,7 +23,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Final, Literal
 
-__all__ = ["GUARDS", "OPENERS", "Guard", "guard_reason"]
+from rewardsmith.core.score import Score
+
+__all__ = ["GUARDS", "OPENERS", "Guard", "guard_reason", "guard_score"]
 
 Guard = Literal["empty", "punctuation", "opener"]
 GUARDS: Final[tuple[Guard, ...]] = ("empty", "punctuation", "opener")
@@ -81,3 +83,14 @@ def guard_reason(text: str, guards: Iterable[Guard]) -> str | None:
     if "opener" in enabled and _normalised(text) in OPENERS:
         return "opener: the answer is only a reasoning opener"
     return None
+
+
+def guard_score(text: str, guards: Iterable[Guard], value: float) -> Score | None:
+    """The ``value`` score of a guarded ``text`` (reason and ``info["guard"]`` name the guard).
+
+    None when ``text`` may go to the judge.
+    """
+    blocked = guard_reason(text, guards)
+    if blocked is None:
+        return None
+    return Score(value=value, reason=f"guard: {blocked}", info={"guard": blocked.split(":")[0]})

@@ -25,7 +25,7 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.models.bt.data import conversation_text
 from rewardsmith.models.judge.calls import BaseUrl, JudgeSettings, RowUsage, ask
-from rewardsmith.models.judge.guards import GUARDS, Guard, guard_reason
+from rewardsmith.models.judge.guards import GUARDS, Guard, guard_score
 from rewardsmith.models.judge.pairwise import compare
 from rewardsmith.models.judge.parsing import ScoreRule, parse_score, parse_yes_no
 from rewardsmith.models.judge.prompts import SYSTEM, TEMPLATES, check_template, render
@@ -154,10 +154,9 @@ async def judge(
     prompt = conversation_text(sample.prompt)
     completion = sample.completion_text
     bottom = 0.0 if (normalize or mode != "pointwise") else low
-    blocked = guard_reason(completion, guards)
-    if blocked is not None:
-        value = bottom if guard_value is None else guard_value
-        return Score(value=value, reason=f"guard: {blocked}", info={"guard": blocked.split(":")[0]})
+    guarded = guard_score(completion, guards, bottom if guard_value is None else guard_value)
+    if guarded is not None:
+        return guarded
     reference = sample.reference
     if mode in ("reference", "pairwise") and (reference is None or str(reference).strip() == ""):
         return Score.fail("invalid_reference", f"mode {mode!r} needs a reference answer")

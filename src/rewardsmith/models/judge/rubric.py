@@ -32,7 +32,7 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.models.bt.data import conversation_text
 from rewardsmith.models.judge.calls import BaseUrl, JudgeSettings, RowUsage, ask
-from rewardsmith.models.judge.guards import GUARDS, Guard, guard_reason
+from rewardsmith.models.judge.guards import GUARDS, Guard, guard_score
 from rewardsmith.models.judge.parsing import parse_yes_no
 from rewardsmith.models.judge.prompts import SYSTEM, TEMPLATES, render
 from rewardsmith.rewards.params import CheckedParam, PositiveInt
@@ -228,9 +228,9 @@ async def rubric_grade(
     except ValueError as exc:
         return Score.fail("invalid_reference", f"rubric: {exc}")
     completion = sample.completion_text
-    blocked = guard_reason(completion, guards)
-    if blocked is not None:
-        return Score(value=0.0, reason=f"guard: {blocked}", info={"guard": blocked.split(":")[0]})
+    guarded = guard_score(completion, guards, 0.0)
+    if guarded is not None:
+        return guarded
     components: dict[str, float] = {}
     for criterion in criteria:
         if criterion.check != "judge":
