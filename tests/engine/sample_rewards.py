@@ -19,12 +19,25 @@ def _log_call(path: str | None, sample: Sample) -> None:
 
 @rewardsmith.reward("test.behaves", timeout_s=5, reads=("completion", "reference"))
 def behaves(
-    sample: Sample, *, calls_file: str | None = None, delay_s: float = 0.0
+    sample: Sample,
+    *,
+    calls_file: str | None = None,
+    delay_s: float = 0.0,
+    gate_file: str | None = None,
+    gate_from: int = 0,
 ) -> Score | float:
-    """Misbehaves on command: the completion says what to do."""
+    """Misbehaves on command: the completion says what to do.
+
+    With ``gate_file``, rows whose id ends in a number >= ``gate_from`` wait (up to 60 s) until
+    that file exists, so a test can interrupt a run at a known point.
+    """
     _log_call(calls_file, sample)
     if delay_s:
         time.sleep(delay_s)
+    if gate_file and int(sample.id.lstrip("abcdefghijklmnopqrstuvwxyz-_") or 0) >= gate_from:
+        deadline = time.monotonic() + 60
+        while not Path(gate_file).exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
     command = sample.completion_text
     if command == "hang":
         while True:

@@ -160,7 +160,7 @@ def test_shutdown_fails_queued_work_instead_of_running_it() -> None:
     time.sleep(0.5)
     start = time.monotonic()
     pool.shutdown()
-    assert time.monotonic() - start < 6.0
+    assert time.monotonic() - start < 2.0  # the busy worker is killed, not awaited
     results = [future.result(timeout=10) for future in futures]
     assert any("shut down" in score.reason for score in results)
     assert all(score.status in ("ok", "error") for score in results)

@@ -130,6 +130,10 @@ class WorkerPool:
                 task.fail("error", "the engine was shut down before this row was scored")
         for _ in self._slots:
             self._chunks.put(None)
+        # A busy worker is killed now rather than awaited: its row fails as "shut down" and its
+        # dispatcher thread moves on to the stop sentinel.
+        for slot in self._slots:
+            slot.kill_worker()
         for slot in self._slots:
             slot.stop()
 
@@ -161,6 +165,13 @@ class _Slot:
         )
         self.thread.start()
 
+    def kill_worker(self) -> None:
+        """SIGKILL the worker without touching the dispatcher's state (it sees the death)."""
+        process = self.process
+        if process is not None and process.is_alive():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGKILL)
+
     def stop(self) -> None:
         self.thread.join(timeout=5)
         self._discard()
@@ -181,6 +192,10 @@ class _Slot:
     def _run_chunk(self, chunk: list[_Task]) -> None:
         pending = chunk
         while pending:
+            if self.pool._closed:
+                for task in pending:
+                    task.fail("error", "the engine was shut down before this row was scored")
+                return
             if not self._ensure_worker(pending):
                 return
             try:
@@ -208,6 +223,10 @@ class _Slot:
                 try:
                     job_id, result = self.conn.recv()
                 except (EOFError, OSError, pickle.UnpicklingError):
+                    if self.pool._closed:
+                        self._discard()
+                        task.fail("error", "the engine was shut down while this row was scored")
+                        return pending[index + 1 :]
                     self.pool.deaths += 1
                     why = self._death_reason()
                     self._discard()

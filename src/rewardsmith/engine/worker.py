@@ -6,6 +6,7 @@ and imports nothing heavy.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pickle
@@ -48,6 +49,7 @@ def worker_main(conn: Any, sys_path: list[str], memory_mb: int | None) -> None:
     """Serve jobs until the pipe closes. Runs in a child of the fork server."""
     # Ctrl-C goes to the whole foreground group; the parent decides what happens to workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _release_fork_server()
     _die_with_parent()
     sys.path[:] = sys_path
     if memory_mb:
@@ -84,6 +86,24 @@ def _run_blob(blob: bytes) -> Any:
             "error", f"the worker could not load the reward: {type(exc).__name__}: {exc}"
         )
     return job.run()
+
+
+def _release_fork_server() -> None:
+    """Close this worker's copy of the fork server's "alive" pipe.
+
+    multiprocessing hands every child a copy so that it could start processes too; but the fork
+    server exits only when every copy is closed, and a worker busy in a hung reward would then
+    keep it (and so itself, through PDEATHSIG) alive after the run was killed with kill -9.
+    Workers start no processes through the fork server, so they give their copy back.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None
 
 
 def _die_with_parent() -> None:
