@@ -138,10 +138,7 @@ def tabulate_reward(
     ]
     run, answers = sandbox.call(source + _HARNESS, [("_rewardsmith_batch", [items], {})], limits)
     answer = answers[0]
-    # The sandbox reports a CPU-limit kill as a runtime error when the kernel's CPU accounting
-    # lands just under the limit (SIGKILL at 1.99 s of a 2 s limit): count it as a time-out.
-    cpu_killed = run.signal == 9 and run.cpu_s >= 0.9 * limits.time_limit_s
-    if answer.outcome == "time_limit" or run.outcome == "time_limit" or cpu_killed:
+    if answer.outcome == "time_limit" or run.outcome == "time_limit":
         return "timeout", (
             f"reward code ran past its limit ({limits.time_limit_s:g} s CPU, "
             f"{limits.wall_limit_s:g} s wall; used {run.cpu_s:.2f} s CPU)"
