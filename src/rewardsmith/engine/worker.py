@@ -98,9 +98,9 @@ def _release_fork_server() -> None:
     """
     from multiprocessing import forkserver
 
-    server = getattr(forkserver, "_forkserver", None)
+    server: Any = getattr(forkserver, "_forkserver", None)
     fd = getattr(server, "_forkserver_alive_fd", None)
-    if fd is not None:
+    if server is not None and fd is not None:
         with contextlib.suppress(OSError):
             os.close(fd)
         server._forkserver_alive_fd = None
