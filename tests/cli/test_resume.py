@@ -35,10 +35,18 @@ def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
         ],
         cwd=tmp_path,
         env=env,
+        # A user's shell delivers Ctrl-C to a process with SIGINT at its default; the test
+        # process may have inherited it ignored or blocked (Ray, servers), so reset it.
+        preexec_fn=_default_sigint,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _prepare(tmp_path: Path) -> Path:
