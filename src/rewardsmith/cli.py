@@ -334,6 +334,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
             console.print(f"{key.replace('_', ' ')}: {summary[key]}", highlight=False)
 
 
+@app.command()
+def doctor() -> None:
+    """Show which sandbox protections are active here, checked by running real programs."""
+    from rewardsmith.sandbox.__main__ import main as sandbox_report
+
+    raise typer.Exit(sandbox_report())
+
+
 # Commands that live with their subsystems, registered after the core ones so `--help` lists
 # scoring first.
 app.add_typer(rm_app, name="rm")

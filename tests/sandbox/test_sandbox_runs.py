@@ -128,3 +128,18 @@ def test_module_entry_point_reports_protections_and_checks():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "seccomp" in done.stdout and "pass: correct program" in done.stdout
+
+
+def test_doctor_command_reports_protections_and_checks() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "rewardsmith.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pass: correct program" in result.stdout
+    assert "pass: network" in result.stdout and "pass: busy loop" in result.stdout
