@@ -159,7 +159,9 @@ def starc_canonical(R: Array, T: Array, gamma: float, policy: Array | None = Non
     V = _policy_values(R, T, gamma, pi)
     c = np.einsum("sat,sat->sa", T, R + gamma * V[None, None, :]) - V[:, None]
     norm = float(np.linalg.norm(c))
-    scale = max(float(np.abs(R).max(initial=0.0)), 1.0)
+    # Relative to the reward's own size, so that R and k*R (k > 0) are both zero or both not:
+    # an absolute floor would zero a small reward and keep a large multiple of it.
+    scale = float(np.abs(R).max(initial=0.0))
     return c / norm if norm > 1e-10 * scale * np.sqrt(c.size) else np.zeros_like(c)
 
 
