@@ -48,6 +48,7 @@ __all__ = [
     "TermSpec",
     "TransformSpec",
     "UnlikelinessSpec",
+    "load_resolved",
     "load_spec",
 ]
 
@@ -303,6 +304,13 @@ def load_spec(source: object, *, registry: Registry | None = None) -> Spec:
     Raises:
         SpecError: naming the source, the key and what to change.
     """
+    return load_resolved(source, registry=registry)[0]
+
+
+def load_resolved(
+    source: object, *, registry: Registry | None = None
+) -> tuple[Spec, list[ResolvedTerm]]:
+    """`load_spec` plus the resolved terms it had to build to validate the spec."""
     registry = registry or default_registry
     if isinstance(source, Spec):
         spec, origin = source, "<Spec>"
@@ -320,8 +328,7 @@ def load_spec(source: object, *, registry: Registry | None = None) -> Spec:
         raise SpecError(
             f"a spec must be a reward name, a TOML path, a dict or a Spec, not {type(source).__name__}"
         )
-    resolve_terms(spec, registry=registry, origin=origin)
-    return spec
+    return spec, resolve_terms(spec, registry=registry, origin=origin)
 
 
 def resolve_terms(

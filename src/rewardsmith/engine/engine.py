@@ -24,7 +24,7 @@ import msgspec
 from rewardsmith.core.policy import apply_policy
 from rewardsmith.core.sample import Sample, SampleError
 from rewardsmith.core.score import Score
-from rewardsmith.core.spec import ResolvedTerm, Spec, load_spec, resolve_terms
+from rewardsmith.core.spec import ResolvedTerm, Spec, load_resolved
 from rewardsmith.engine.aio import AsyncRunner
 from rewardsmith.engine.batch import ScoredBatch
 from rewardsmith.engine.cache import ScoreCache, cache_key
@@ -135,9 +135,9 @@ class Engine:
 
     def score(self, rows: Iterable[Any], spec: Any) -> ScoredBatch:
         """Score rows (dicts or samples) with a spec (name, path, dict or `Spec`), in order."""
-        loaded = load_spec(spec)
+        loaded, terms = load_resolved(spec)
         prepared, ids = prepare_rows(rows)
-        return self.score_prepared(prepared, ids, loaded, resolve_terms(loaded))
+        return self.score_prepared(prepared, ids, loaded, terms)
 
     def score_prepared(
         self, rows: list[Row], ids: list[str], spec: Spec, terms: list[ResolvedTerm]
@@ -214,11 +214,11 @@ class _Plan:
         self.inline: list[tuple[_Waiter, Any]] = []
         self._pending: dict[tuple[str, bytes], _Waiter] = {}
         limit = spec.limits.max_completion_chars
-        self.refusals = {
-            index: _too_long(row, limit)
-            for index, row in enumerate(rows)
-            if isinstance(row, Sample) and _is_too_long(row, limit)
-        }
+        self.refusals: dict[int, str] = {}
+        for index, row in enumerate(rows):
+            reason = _size_refusal(row, limit) if isinstance(row, Sample) else None
+            if reason is not None:
+                self.refusals[index] = reason
         for term in terms:
             if term.reward.kind == "group":
                 self._plan_groups(term)
@@ -335,12 +335,9 @@ class _Plan:
         return combined
 
 
-def _is_too_long(sample: Sample, limit: int) -> bool:
-    return len(sample.completion_text) > limit
-
-
-def _too_long(sample: Sample, limit: int) -> str:
-    return (
-        f"completion has {len(sample.completion_text):,} characters, over the limit of {limit:,} "
-        "(limits.max_completion_chars)"
-    )
+def _size_refusal(sample: Sample, limit: int) -> str | None:
+    """Why the completion is refused before any reward sees it, or None when it is in bounds."""
+    size = len(sample.completion_text)
+    if size <= limit:
+        return None
+    return f"completion has {size:,} characters, over the limit of {limit:,} (limits.max_completion_chars)"

@@ -167,10 +167,9 @@ class _Slot:
 
     def kill_worker(self) -> None:
         """SIGKILL the worker without touching the dispatcher's state (it sees the death)."""
-        process = self.process
-        if process is not None and process.is_alive():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(process.pid, signal.SIGKILL)
+        process = self.process  # read once: the dispatcher may replace it meanwhile
+        if process is not None:
+            _sigkill(process)
 
     def stop(self) -> None:
         self.thread.join(timeout=5)
@@ -281,7 +280,11 @@ class _Slot:
             with contextlib.suppress(OSError):
                 conn.close()
         if process is not None:
-            if process.is_alive():
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(process.pid, signal.SIGKILL)
+            _sigkill(process)
             process.join(timeout=5)
+
+
+def _sigkill(process: Any) -> None:
+    if process.is_alive():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(process.pid, signal.SIGKILL)

@@ -26,7 +26,7 @@ from typing import Any
 from rewardsmith.core.errors import EngineError, SpecError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.core.spec import ResolvedTerm, Spec, load_spec, resolve_terms
+from rewardsmith.core.spec import ResolvedTerm, Spec, load_resolved, resolve_terms
 from rewardsmith.engine.batch import ScoredBatch
 from rewardsmith.engine.engine import Engine, Row
 
@@ -351,8 +351,7 @@ def score_dataset(
     arbitrary Ray Data batches; for others use `RayEngine`, which keeps groups together.
     """
     ray = _ray()
-    loaded = load_spec(spec)
-    terms = resolve_terms(loaded)
+    loaded, terms = load_resolved(spec)
     if not is_row_local(loaded) or any(term.reward.kind == "group" for term in terms):
         raise SpecError(
             f"spec {loaded.name!r} has group rewards or batch-level shaping, which Ray Data's "
