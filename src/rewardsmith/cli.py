@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rewardsmith.audit.cli import audit_app, report
+from rewardsmith.cli_common import LogDir, errors, fail
 from rewardsmith.core.errors import InputError, RewardFailedError, RewardsmithError, SpecError
 from rewardsmith.core.registry import default_registry
 from rewardsmith.core.spec import Spec, load_spec
@@ -23,14 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-errors = Console(stderr=True)
-
-LogDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--log-dir", help="Run log root (default: $REWARDSMITH_HOME/runs or ./.rewardsmith/runs)."
-    ),
-]
 
 
 def main() -> None:
@@ -42,19 +35,13 @@ def main() -> None:
         raise SystemExit(130) from None
 
 
-def _fail(message: str, code: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
-
-
 def _load(spec: str | None, reward: str | None) -> Spec:
     if (spec is None) == (reward is None):
-        _fail("give exactly one of --spec SPEC.toml or --reward NAME")
+        fail("give exactly one of --spec SPEC.toml or --reward NAME")
     try:
         return load_spec(spec if spec is not None else reward)
     except SpecError as exc:
-        _fail(str(exc))
-    raise AssertionError  # unreachable: _fail raises
+        fail(str(exc))
 
 
 @app.command()
@@ -101,7 +88,7 @@ def score(
         engine = RayEngine(workers, address=ray_address, data=True)
         chunk_size = chunk_size or 16384
     elif backend != "local":
-        _fail(f"--backend must be 'local' or 'ray', not {backend!r}")
+        fail(f"--backend must be 'local' or 'ray', not {backend!r}")
     try:
         summary = score_file(
             input,
@@ -118,9 +105,9 @@ def score(
         errors.print("interrupted: every row scored so far is in the run log; rerun with --resume")
         raise typer.Exit(130) from None
     except RewardFailedError as exc:
-        _fail(str(exc), code=1)
+        fail(str(exc), code=1)
     except (RewardsmithError, ImportError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         if engine is not None:
             engine.close()
@@ -170,11 +157,11 @@ def serve(
             log_dir=log_dir,
         )
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
         run_server(loaded, config)
     except (ImportError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -197,7 +184,7 @@ def check(
     try:
         report = check_file(input, loaded, limit=limit, workers=workers)
     except (InputError, SpecError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
     console.print(
         f"checked {report.rows} rows of {input} against spec {loaded.name!r}: {counts}",
@@ -266,7 +253,7 @@ def show(
     try:
         found = log.latest() if run == "last" else log.open(run)
     except InputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     summary = run_summary(log, found)
     manifest = found.manifest
     console.print(
@@ -302,9 +289,9 @@ def query(
         connection = log.connect(log.open(run) if run else None)
         result = connection.execute(sql)
     except InputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except duckdb.Error as exc:
-        _fail(f"query failed: {exc}")
+        fail(f"query failed: {exc}")
     table = Table(*[column[0] for column in result.description])
     for row in result.fetchall():
         table.add_row(*[_cell(value) for value in row])

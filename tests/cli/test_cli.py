@@ -145,3 +145,10 @@ def test_query_can_select_every_column(tmp_path: Path) -> None:
     result = run_cli("query", "SELECT * FROM scores", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "scored_at" in result.stdout
+
+
+def test_error_messages_print_user_text_literally(tmp_path: Path) -> None:
+    data = _write_jsonl(tmp_path / "qa.jsonl", ROWS)
+    result = run_cli("score", str(data), "--reward", "[bold]nope", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown reward '[bold]nope'" in result.stderr  # not swallowed as rich markup

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from rewardsmith.cli_common import LogDir, fail
 from rewardsmith.core.errors import InputError, RewardsmithError, SpecError
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 console = Console()
-errors = Console(stderr=True)
 
 RewardOpt = Annotated[str | None, typer.Option("--reward", "-r", help="A registered reward name.")]
 SpecOpt = Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")]
@@ -38,19 +37,7 @@ JsonOpt = Annotated[
     Path | None, typer.Option("--json", help="Also write every number as JSON here.")
 ]
 WorkersOpt = Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")]
-LogDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--log-dir", help="Run log root (default: $REWARDSMITH_HOME/runs or ./.rewardsmith/runs)."
-    ),
-]
-
-
-def fail(message: str, code: int = 2) -> None:
-    errors.print(
-        f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True
-    )
-    raise typer.Exit(code)
+LogDirOpt = LogDir
 
 
 def spec_option(spec: str | None, reward: str | None, *, required: bool = True) -> Any:

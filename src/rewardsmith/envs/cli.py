@@ -63,13 +63,10 @@ def design(
     from rich.console import Console
     from rich.table import Table
 
+    from rewardsmith.cli_common import errors, fail
     from rewardsmith.envs.design import Candidate, DesignConfig, resolve_env, run_design
 
-    console, errors = Console(), Console(stderr=True)
-
-    def fail(message: str) -> None:
-        errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
+    console = Console()
 
     try:
         config = DesignConfig(

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from rewardsmith.cli_common import fail
 from rewardsmith.core.errors import InputError
 
 __all__ = ["rm_app"]
@@ -26,12 +27,6 @@ rm_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-errors = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _report_table(title: str, report: dict[str, Any]) -> Table:
@@ -110,7 +105,7 @@ def train(
             train_pairs, eval_pairs = random_split(every, holdout, seed)
             held_keys = []
     except InputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(
         f"{len(train_pairs)} training pairs, {len(eval_pairs)} held out"
         + (f" ({len(held_keys)} held-out groups)" if held_keys else "")
@@ -180,7 +175,7 @@ def train(
                     progress=progress,
                 )
     except (MissingDependencyError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     report["heldout_groups"] = held_keys
     report["total_seconds"] = round(time.perf_counter() - started, 2)
     model.meta["report"] = report
@@ -221,14 +216,14 @@ def score(
         model = load_reward_model(model_dir, cache=cache, device=device)
         rows = read_rows(input)
     except (MissingDependencyError, ValueError, InputError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not rows:
-        _fail(f"{input}: no rows")
+        fail(f"{input}: no rows")
     if isinstance(rows[0], dict) and "chosen" in rows[0] and "rejected" in rows[0]:
         try:
             pairs = [pair_from_row(row, i, source=str(input)) for i, row in enumerate(rows)]
         except InputError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         report = evaluate_pairs(model, pairs, pool=pool, lam=lam)
         console.print(_report_table(f"{input.name}", report))
         if output is not None:
@@ -237,7 +232,7 @@ def score(
     try:
         samples = [Sample.from_row(row, i) for i, row in enumerate(rows)]
     except SampleError as exc:
-        _fail(f"{input}: {exc}")
+        fail(f"{input}: {exc}")
     values = model.score(
         [conversation_text(s.prompt) for s in samples], [s.completion_text for s in samples]
     )
