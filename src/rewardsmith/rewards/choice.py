@@ -127,6 +127,16 @@ _SEPARATOR: Final = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN_I: Final = re.compile(r"\s+[a-z]|'")
+# A second option marker later in the same clause, after a list word: "(A) Paris or (B) London",
+# "A (Paris) or B (London)", "A: Paris, B: London". Only marked letters count, so a plain
+# capital ("or B is close") is not read as an option here.
+_LATER_OPTION: Final = re.compile(
+    r"(?:\bor\b|\band\b|,|/|;|&|\|)\s{0,3}(?:(?:options?|choices?)\s{1,3})?"
+    r"(?:\(\s?([A-Za-z])\s?\)|\[\s?([A-Za-z])\s?\]|\b([A-Z])(?:\)|:|\s\())",
+    re.IGNORECASE,
+)
+# The clause a hedge must sit in: up to a sentence end ("." then a space or the end) or newline.
+_CLAUSE_END: Final = re.compile(r"\.(?:\s|$)|\n|[!?]")
 
 
 def _item_at(span: str, position: int, letters: str) -> tuple[str, int, bool] | None:
@@ -174,7 +184,27 @@ def _read_letters(span: str, letters: str) -> tuple[str, ...] | None:
             break
         found.append(following[0])
         position = following[1]
+    if len(found) == 1:
+        found += _later_options(span, position, letters)
     return tuple(dict.fromkeys(found))
+
+
+def _later_options(span: str, position: int, letters: str) -> list[str]:
+    """Option letters marked later in the clause: the B of "(A) Paris or (B) London".
+
+    Text between the letters does not make a hedge a commitment; without this, "(A) Paris or
+    (B) London" would pay whenever A is gold while naming two options.
+    """
+    end = _CLAUSE_END.search(span, position)
+    clause = span[position : end.start() if end else len(span)]
+    found = []
+    for match in _LATER_OPTION.finditer(clause):
+        raw = next(group for group in match.groups() if group is not None)
+        if match.group(3) is None or raw.isupper():
+            letter = raw.upper()
+            if letter in letters:
+                found.append(letter)
+    return found
 
 
 # "answer is", "answer:", "correct option is", "best choice:" ... the letter follows. A bare
@@ -190,7 +220,13 @@ _MARKER_LINE: Final = re.compile(
     r"^[ \t*_#>-]{0,6}(?:\(([A-Za-z])\)|([A-Z])(?:[).:]|[ \t*_]{0,6}$))", re.MULTILINE
 )
 _LONE_LETTER: Final = re.compile(r"[\s*_`$]{0,12}(?:\(([A-Za-z])\)|([A-Za-z]))[\s*_`$.)]{0,12}$")
-_OPENS_LIST: Final = re.compile(r"[ \t*_#>]{0,6}[A-Z](?:\s{0,3}[,/;&|+]|\s{1,3}(?:or|and)\b)")
+# A first line that opens with a letter and goes on like a list or an answer: "A or B", "A, C",
+# "both A and C", "A B" (read as A: the same edge as answering A). A line opening with a marker
+# ("(A) Paris or (B) London") is read through `_MARKER_LINE` instead.
+_OPENS_LIST: Final = re.compile(
+    r"[ \t*_#>]{0,6}(?:(?i:both|either)\s{1,3})?(?:\([A-Za-z]\)|[A-Z])"
+    r"(?:\s{0,3}[,/;&|+]|\s{1,3}(?:or|and)\b|\s{1,3}\(?[A-Z](?![A-Za-z0-9']))"
+)
 
 
 def _statements(text: str, letters: str) -> _Found | None:
@@ -290,7 +326,8 @@ def choice(
     one ("B", "(B)", "B) Paris"); and, when ``match_text`` is on and the reference lists the
     choices, an answer that repeats exactly one option's text ("The answer is Paris").
 
-    A statement that names several options ("A or B", "A, B, C, D", "(A)(B)") and a completion
+    A statement that names several options ("A or B", "A, B, C, D", "(A)(B)", "both A and C",
+    "(A) Paris or (B) London" with option text between the marked letters) and a completion
     made of several option lines ("A) ...\\nB) ...") are hedges: ``ok`` with value 0.0 and the
     reason "lists several options", even when the gold letter is among them. We return ``ok``
     rather than ``parse_error`` because an answer was given and it is wrong: a hedge must never
@@ -317,7 +354,9 @@ def choice(
         ``parse_error`` (no letter follows "is"), "the answer is B, not A" reads as B, but "not
         A; the answer is B" depends on the statement found last. A bare
         capital "I" followed by a word ("Answer: I think C") is read as the pronoun, so the
-        option I must be written "(I)" or on its own. "A B" reads as A. Option-text matching is
+        option I must be written "(I)" or on its own. "A B" reads as A (the first letter; this
+        gives no edge over answering A, and "B" may start a sentence). "(A) Paris and (B) is
+        wrong" is read as a hedge (0). Option-text matching is
         exact after normalisation, so a paraphrased option is a ``parse_error``.
 
     Example:
