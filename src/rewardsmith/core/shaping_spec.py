@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "TRANSFORM_PARAMS",
+    "ConstrainedSpec",
+    "ConstraintSpec",
     "CreditSpec",
     "EnsembleSpec",
     "LexicographicSpec",
@@ -236,3 +238,71 @@ class UnlikelinessSpec(_Strict):
     """How much the most likely sample's reward shrinks (by ``beta * (G-1)/G``)."""
     logprob_field: str = "mean_logprob"
     """Row field holding the policy's mean token log-prob of the completion."""
+
+
+class ConstraintSpec(_Strict):
+    """One constraint of ``combine = "constrained"``: a term kept at or above (or at) a level."""
+
+    term: str = Field(min_length=1)
+    """Term or ensemble name whose batch mean is constrained."""
+    threshold: float
+    """The level θ: the batch mean must stay ``>= θ`` (or ``= θ``)."""
+    relation: Literal[">=", "="] = ">="
+    """``>=`` (the multiplier stays >= 0: the term is paid only while it is below θ) or ``=``
+    (the multiplier may go negative: pushing the term past θ is penalised)."""
+    initial: float = 0.0
+    """The multiplier before the first batch."""
+    bounds: tuple[float, float] | None = None
+    """``[low, high]`` for the multiplier (default ``[0, max_multiplier]`` for ``>=`` and
+    ``[-max_multiplier, max_multiplier]`` for ``=``)."""
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> ConstraintSpec:
+        if self.bounds is not None:
+            low, high = self.bounds
+            if low > high:
+                raise ValueError(f"bounds = [low, high] needs low <= high, got {list(self.bounds)}")
+            if self.relation == ">=" and low < 0:
+                raise ValueError(
+                    "bounds: a '>=' constraint's multiplier cannot be negative (use relation '=')"
+                )
+        return self
+
+
+class ConstrainedSpec(_Strict):
+    """Constrained combination (Moskovitz et al. 2023): maximise one objective subject to each
+    constraint, with Lagrange multipliers updated from every batch's means."""
+
+    objective: str = Field(min_length=1)
+    """Term or ensemble name that is maximised."""
+    constraints: list[ConstraintSpec] = Field(min_length=1)
+    """One entry per constrained term."""
+    lr: float = Field(default=0.1, gt=0)
+    """Multiplier learning rate η of ``λ ← clip(λ + η·(θ − mean), low, high)``."""
+    max_multiplier: float = Field(default=10.0, gt=0)
+    """Default bound on ``|λ|`` for constraints without their own ``bounds``."""
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> ConstrainedSpec:
+        seen: set[str] = set()
+        for position, constraint in enumerate(self.constraints):
+            where = f"constraints[{position}] ({constraint.term!r})"
+            if constraint.term == self.objective:
+                raise ValueError(f"{where}: the objective cannot also be a constraint")
+            if constraint.term in seen:
+                raise ValueError(f"{where}: term {constraint.term!r} is constrained twice")
+            seen.add(constraint.term)
+            low, high = self.bounds_of(constraint)
+            if not low <= constraint.initial <= high:
+                raise ValueError(
+                    f"{where}.initial: {constraint.initial} is outside the multiplier's bounds "
+                    f"[{low}, {high}]"
+                )
+        return self
+
+    def bounds_of(self, constraint: ConstraintSpec) -> tuple[float, float]:
+        """The multiplier's ``(low, high)`` for one constraint."""
+        if constraint.bounds is not None:
+            return constraint.bounds
+        low = 0.0 if constraint.relation == ">=" else -self.max_multiplier
+        return (low, self.max_multiplier)

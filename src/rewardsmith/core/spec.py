@@ -28,6 +28,7 @@ from rewardsmith.core.errors import RegistryError, SpecError
 from rewardsmith.core.registry import Registry, default_registry
 from rewardsmith.core.reward import ENGINE_PARAMS, Reward
 from rewardsmith.core.shaping_spec import (
+    ConstrainedSpec,
     CreditSpec,
     EnsembleSpec,
     LexicographicSpec,
@@ -37,6 +38,7 @@ from rewardsmith.core.shaping_spec import (
 )
 
 __all__ = [
+    "ConstrainedSpec",
     "CreditSpec",
     "EnsembleSpec",
     "LexicographicSpec",
@@ -129,6 +131,10 @@ class StatusPolicy(_Strict):
     """The reward crashed, returned a non-number, or the input row was malformed."""
     refused: Action = "zero"
     """The completion was refused before scoring (over a size limit, or unsafe to run)."""
+    grader_failure: Action = "mask"
+    """Any non-ok status that the grader itself caused (``Score.info["fault"] == "grader"``): a
+    judge that timed out, refused, gave no verdict or ran out of budget. The policy is not to
+    blame, so by default the row is masked, whatever the status's own action says."""
 
     def action(self, status: str) -> str:
         return str(getattr(self, status))
@@ -154,14 +160,17 @@ class Spec(_Strict):
     """Status policy: how each failure status becomes a training value."""
     limits: Limits = Field(default_factory=Limits)
     """Input guards."""
-    combine: Literal["sum", "formula", "lexicographic"] = "sum"
-    """How term values become the row reward: weighted ``sum``, a ``formula``, or
-    ``lexicographic`` comparison within groups (see ``lexicographic``)."""
+    combine: Literal["sum", "formula", "lexicographic", "constrained"] = "sum"
+    """How term values become the row reward: weighted ``sum``, a ``formula``,
+    ``lexicographic`` comparison within groups (see ``lexicographic``), or ``constrained``
+    (an objective plus Lagrange-multiplied constraints, see ``constrained``)."""
     formula: str | None = None
     """combine = "formula": an expression over term and ensemble names, e.g.
     ``"min(correct, format) + 0.1 * clip(length, -1, 0)"``."""
     lexicographic: LexicographicSpec | None = None
     """combine = "lexicographic": factor order, margins and scope."""
+    constrained: ConstrainedSpec | None = None
+    """combine = "constrained": objective, thresholds, multiplier learning rate and bounds."""
     ensembles: list[EnsembleSpec] = Field(default_factory=list)
     """Terms pooled into one component (mean, median, min, mean - λ·var, mean - λ·std)."""
     normalize: NormalizeSpec | None = None
@@ -213,6 +222,7 @@ _SHAPING_KEYS: Final = (
     "ensembles",
     "normalize",
     "unlikeliness",
+    "constrained",
 )
 _SHAPING_DEFAULTS: Final[dict[str, Any]] = {
     "combine": "sum",
@@ -221,6 +231,7 @@ _SHAPING_DEFAULTS: Final[dict[str, Any]] = {
     "ensembles": [],
     "normalize": None,
     "unlikeliness": None,
+    "constrained": None,
 }
 _TERM_SHAPING_KEYS: Final = ("transform", "clip", "credit")
 
@@ -271,6 +282,7 @@ def _check_shaping(spec: Spec, names: list[str]) -> None:
             raise ValueError(
                 f"lexicographic.margins: {len(lex.margins)} margins for {len(lex.order or names)} factors"
             )
+    _check_constrained(spec, known)
     process = spec.normalize.process if spec.normalize is not None else None
     if process is not None and process not in names:
         raise ValueError(
@@ -280,6 +292,41 @@ def _check_shaping(spec: Spec, names: list[str]) -> None:
         raise ValueError(
             f'normalize.method = "gdpo" normalizes each weighted component, so it needs combine = "sum", not {spec.combine!r}'
         )
+
+
+def _check_constrained(spec: Spec, known: list[str]) -> None:
+    table = spec.constrained
+    if table is not None and spec.combine != "constrained":
+        raise ValueError(
+            f'[constrained] is set but combine = {spec.combine!r}; add combine = "constrained"'
+        )
+    if spec.combine != "constrained":
+        return
+    if table is None:
+        raise ValueError(
+            'combine = "constrained" needs a [constrained] table with an objective and constraints'
+        )
+    named = [("objective", table.objective)] + [
+        (f"constraints[{i}].term", c.term) for i, c in enumerate(table.constraints)
+    ]
+    weights = {term.name: term.weight for term in spec.terms}
+    weights.update({ensemble.name: ensemble.weight for ensemble in spec.ensembles})
+    members = {member for ensemble in spec.ensembles for member in ensemble.terms}
+    for key, name in named:
+        if name not in known:
+            raise ValueError(
+                f"constrained.{key}: no term or ensemble named {name!r}{_did_you_mean(name, known)}"
+            )
+        if name in members:
+            raise ValueError(
+                f"constrained.{key}: {name!r} is an ensemble member; name its ensemble instead"
+            )
+        if weights[name] != 1.0:
+            # The multipliers are the weights here; a static weight would silently rescale them.
+            raise ValueError(
+                f"constrained.{key}: {name!r} has weight {weights[name]}; weights do not apply "
+                'with combine = "constrained" (the multipliers are the weights): remove it'
+            )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ class ScoredBatch(list[Score]):
     With a ``[normalize]`` table in the spec, ``advantages`` holds one advantage per row (None
     for masked rows; the same number as ``Score.info["advantage"]``) and ``normalization`` a
     report: method, group count, zero-variance groups and per-component flat-group counts.
-    Without one, both are None.
+    Without one, both are None. With ``combine = "constrained"``, ``constraints`` holds the
+    batch's record: the Lagrange multipliers used, the updated ones, and each constraint's
+    batch mean, threshold and violation (None for other combine modes).
 
     Example:
         >>> batch = ScoredBatch([Score(value=1.0), Score.fail("timeout", "slow")])
@@ -31,11 +33,13 @@ class ScoredBatch(list[Score]):
         *,
         advantages: list[float | None] | None = None,
         normalization: dict[str, Any] | None = None,
+        constraints: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scores)
         self.ids = ids if ids is not None else [str(index) for index in range(len(scores))]
         self.advantages = advantages
         self.normalization = normalization
+        self.constraints = constraints
 
     @property
     def status_counts(self) -> dict[str, int]:

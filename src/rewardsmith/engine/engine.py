@@ -162,13 +162,15 @@ class Engine:
             plan.deliver(waiter, future.result())
         for waiter, future in zip(plan.io_waiters, io_futures, strict=True):
             plan.deliver(waiter, _io_result(future))
-        scores = plan.combine_all(ids, self.shaper(spec))
+        scores, constraints = plan.combine_all(ids, self.shaper(spec))
         if spec.normalize is None:
-            return ScoredBatch(scores, ids)
+            return ScoredBatch(scores, ids, constraints=constraints)
         advantages, report = compute_advantages(
             spec.normalize, scores, rows, weights=_weights(spec)
         )
-        return ScoredBatch(scores, ids, advantages=advantages, normalization=report)
+        return ScoredBatch(
+            scores, ids, advantages=advantages, normalization=report, constraints=constraints
+        )
 
 
 def _weights(spec: Spec) -> dict[str, float]:
@@ -313,11 +315,14 @@ class _Plan:
         for index, score in zip(members, scores, strict=True):
             self.results[index][term.name] = msgspec.structs.replace(score)
 
-    def combine_all(self, ids: list[str], shaper: Shaper) -> list[Score]:
+    def combine_all(
+        self, ids: list[str], shaper: Shaper
+    ) -> tuple[list[Score], dict[str, Any] | None]:
         """Every row's combined score; the samples are shaped together (transform statistics,
-        group comparisons), rows that failed before scoring keep their status."""
+        group comparisons), rows that failed before scoring keep their status. Also returns
+        the batch's constrained-combine record (None for other combine modes)."""
         samples = [index for index, row in enumerate(self.rows) if isinstance(row, Sample)]
-        shaped = shaper.combine(
+        shaped, constraints = shaper.combine_with_report(
             [self.results[index] for index in samples],
             [self.rows[index] for index in samples],  # type: ignore[misc]
             [ids[index] for index in samples],
@@ -332,7 +337,7 @@ class _Plan:
             score = by_index[index]
             score.latency_s = sum(result.latency_s for result in self.results[index].values())
             combined.append(score)
-        return combined
+        return combined, constraints
 
 
 def _size_refusal(sample: Sample, limit: int) -> str | None:

@@ -14,8 +14,9 @@ Per row, in order:
 4. Gates: a gated term counts as 0 unless its gate term ended ok with its own value (before
    transforms) at least ``gate_min``; a gate that does not apply does not block.
 5. Ensembles pool their members; the pooled value has its own transforms.
-6. ``combine``: weighted sum (ensemble members count only through their ensemble), formula, or
-   lexicographic win rate within groups.
+6. ``combine``: weighted sum (ensemble members count only through their ensemble), formula,
+   lexicographic win rate within groups, or constrained (objective plus Lagrange-multiplied
+   constraints, whose multipliers then step on the batch's means: `shaping.constrained`).
 7. ``unlikeliness``: within each group, scale rewards down for the most likely samples.
 
 Example:
@@ -40,6 +41,7 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.core.shaping_spec import TransformSpec
 from rewardsmith.core.spec import Spec
+from rewardsmith.shaping.constrained import Multipliers
 from rewardsmith.shaping.credit import aggregate
 from rewardsmith.shaping.ensembles import pool
 from rewardsmith.shaping.formula import Formula, FormulaError
@@ -115,12 +117,20 @@ class Shaper:
         self.lex_order = lex.order if lex and lex.order else [term.name for term in spec.terms]
         self.lex_margins = lex.margins if lex else 0.0
         self.lex_scope = lex.scope if lex else "group"
+        self.multipliers = (
+            Multipliers(spec.constrained)
+            if spec.combine == "constrained" and spec.constrained is not None
+            else None
+        )
+        self.last_constraints: dict[str, Any] | None = None
+        """The latest batch's constrained-combine record (see `combine_with_report`)."""
 
     # -- state ---------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """The statistics of every stateful transform, by term / ensemble and position."""
-        return {
+        """The statistics of every stateful transform, by term / ensemble and position, and
+        (with ``combine = "constrained"``) the Lagrange multipliers under ``"constrained"``."""
+        state: dict[str, Any] = {
             "terms": {
                 name: [t.state_dict() for t in chain] for name, chain in self.term_chains.items()
             },
@@ -129,6 +139,9 @@ class Shaper:
                 for name, chain in self.ensemble_chains.items()
             },
         }
+        if self.multipliers is not None:
+            state["constrained"] = self.multipliers.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore statistics saved by `state_dict` from a shaper of the same spec."""
@@ -141,9 +154,18 @@ class Shaper:
                         f"saved shaping state has no matching entry for {kind} {name!r}"
                     )
                 pairs.extend(zip(chain, saved, strict=True))
+        if self.multipliers is not None:
+            saved_multipliers = state.get("constrained")
+            if not isinstance(saved_multipliers, dict):
+                raise ValueError("saved shaping state has no 'constrained' multipliers")
+            # A copy takes the load first, so a bad entry leaves the live multipliers untouched.
+            trial = Multipliers(self.multipliers.spec)
+            trial.load_state_dict(saved_multipliers)
         # Checked everything first, so a mismatch leaves the current state untouched.
         for transform, item in pairs:
             transform.load_state_dict(item)
+        if self.multipliers is not None:
+            self.multipliers = trial
 
     # -- combining -----------------------------------------------------------------------
 
@@ -158,8 +180,19 @@ class Shaper:
         ``rows`` gives the samples (for transforms that read row fields and for groups);
         ``ids`` names rows in errors raised by the ``raise`` policy.
         """
-        with self._lock:  # stateful transforms must see one batch at a time
-            return self._combine(term_scores, rows, ids)
+        return self.combine_with_report(term_scores, rows, ids)[0]
+
+    def combine_with_report(
+        self,
+        term_scores: Sequence[dict[str, Score]],
+        rows: Sequence[Sample | None] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> tuple[list[Score], dict[str, Any] | None]:
+        """`combine`, plus the batch's constrained-combine record (None for other modes):
+        the multipliers used, the updated ones, each constraint's batch mean and violation."""
+        with self._lock:  # stateful transforms and multipliers must see one batch at a time
+            results = self._combine(term_scores, rows, ids)
+            return results, self.last_constraints
 
     def _combine(
         self,
@@ -182,6 +215,13 @@ class Shaper:
         groups = [row.group if row is not None else None for row in rows]
         if self.spec.combine == "lexicographic":
             self._lexicographic(results, states, groups)
+        if self.multipliers is not None:
+            live = [
+                state.values
+                for state, result in zip(states, results, strict=True)
+                if not state.masked and state.applied and result.value is not None
+            ]
+            self.last_constraints = self.multipliers.update(live)
         if self.spec.unlikeliness is not None:
             self._unlikeliness(results, rows, groups, ids)
         return results
@@ -287,6 +327,9 @@ class Shaper:
                 for name, weight in self._sum_weights:
                     if name in values:
                         total += weight * values[name]
+            elif self.multipliers is not None:
+                total = self.multipliers.reward(state.values)
+                info["multipliers"] = dict(self.multipliers.values)
             elif self.formula is not None:
                 total = self._formula_total(state, scores, row_id, info)
                 if total is None and state.status == "not_applicable":
