@@ -18,9 +18,10 @@ from rewardsmith.core.errors import InputError
 from rewardsmith.core.spec import load_spec
 from rewardsmith.engine.files import score_file
 from rewardsmith.io.runlog import RunLog
+from shared_data import needs_shared, shared_path
 
 HERE = Path(__file__).resolve().parent
-MATH = Path("/work/shared/data/math")
+MATH = shared_path("math")
 CLI = [sys.executable, "-m", "rewardsmith.cli"]
 
 
@@ -82,9 +83,7 @@ def test_qa_labels_and_errors() -> None:
         verifier_qa([{"completion": "a", "expected": True}], "exact_match", completion_field="pred")
 
 
-@pytest.mark.skipif(
-    not (MATH / "mathverify_cases.jsonl").is_file(), reason="shared math data missing"
-)
+@needs_shared("math", "mathverify_cases.jsonl")
 def test_qa_on_math_verifier_cases(tmp_path: Path) -> None:
     source = MATH / "mathverify_cases.jsonl"
     rows = [json.loads(line) for line in source.read_text().splitlines()]

@@ -22,10 +22,11 @@ from rewardsmith.audit.rm import (
     pairs_to_best_of_n,
 )
 from rewardsmith.core.errors import InputError
+from shared_data import needs_shared, shared_path
 
-PREFS = Path("/work/shared/data/preferences")
+PREFS = shared_path("preferences")
 HERE = Path(__file__).resolve().parent
-needs_data = pytest.mark.skipif(not PREFS.is_dir(), reason=f"shared preference data not at {PREFS}")
+needs_data = needs_shared("preferences")
 
 
 def _pairs() -> list[dict[str, object]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 from typing import Any
 
 import rewardsmith
+from shared_data import shared_path
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "code" / "HumanEval.jsonl.gz"
+DATA = shared_path("code", "HumanEval.jsonl.gz")
 
 BROKEN_BODIES = {
     "return_none": "    return None\n",

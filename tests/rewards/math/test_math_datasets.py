@@ -7,13 +7,13 @@ Known label errors (checked by hand, listed in docs/rewards/math.md) are correct
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from rewardsmith.rewards.math import DEFAULT_RULES, MathConfig, verify
+from shared_data import shared_path
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "math"
+DATA = shared_path("math")
 
 LABEL_ERRORS = {
     # 1 - 1/e is not 1 + 1/e; Math-Verify's suite records its own bug as the expectation.
@@ -25,7 +25,7 @@ QWEN_LABEL_ERRORS = {583}  # 10{,}000 is 10000; Qwen's grader says otherwise
 def _rows(name: str) -> list[dict]:
     path = DATA / name
     if not path.exists():
-        pytest.skip(f"{path} not present")
+        pytest.skip(f"shared data not found at {path}")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r for r in rows if r.get("mode") != "string_parse" and isinstance(r["expected"], bool)]
 
