@@ -3,12 +3,14 @@
 Where a term runs follows from its reward's kind:
 
 - ``inline`` rewards (cheap, cannot hang) run in the calling thread;
-- ``cpu`` rewards run in the `WorkerPool`, where a time limit kills the worker;
+- ``cpu`` rewards run in the `WorkerPool`, where a time limit kills the worker; a cpu reward
+  may declare a ``fast_path`` that settles easy rows in the calling thread (see `Engine`);
 - ``io`` rewards run on the `AsyncRunner` with a concurrency limit, retries and timeouts;
 - ``group`` rewards get all samples of one ``group`` at once (in the pool unless inline).
 
 A repeated call (same reward, params and read fields) is run once per batch and answered from
-the cache afterwards. One failing row never costs another: every problem becomes a status.
+the cache afterwards; inline rewards are not cached, since hashing a row costs more than they
+do. One failing row never costs another: every problem becomes a status.
 """
 
 from __future__ import annotations
@@ -65,6 +67,15 @@ def prepare_rows(rows: Iterable[Any], *, start: int = 0) -> tuple[list[Row], lis
 class Engine:
     """Scores batches of rows against specs. Reuse one engine: it keeps warm workers and a cache.
 
+    Worker processes start from a clean interpreter (never the caller's main module) as soon as
+    a spec with ``cpu`` terms is first scored or passed to `warm`; see docs/engine.md.
+
+    A ``cpu`` reward may carry a ``fast_path`` attribute: ``fast_path(sample, params) -> Score |
+    None``, called in the calling thread before any worker; a `Score` settles the row (it must
+    be exactly what the reward would return), ``None`` (or an exception) sends the row on to a
+    worker as usual. Use it for cheap, exact, non-hanging answers only (e.g. math answers that
+    normalisation alone decides).
+
     Args:
         workers: worker processes for ``cpu`` rewards (default: the number of cores).
         cache: keep results by content hash (True), or pass a `ScoreCache`, or False.
@@ -88,6 +99,7 @@ class Engine:
         self._aio: AsyncRunner | None = None
         self._lock = threading.Lock()
         self._shapers: dict[str, Shaper] = {}
+        self._warmed: set[tuple[Any, ...]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -105,11 +117,48 @@ class Engine:
                 self._aio = AsyncRunner()
             return self._aio
 
+    def warm(self, spec: Any) -> None:
+        """Start the worker processes for ``spec``'s cpu terms now, in the background, so the
+        first scored batch does not wait for them. Raises `EngineError` if a reward cannot be
+        sent to a worker (see docs/engine.md)."""
+        _loaded, terms = load_resolved(spec)
+        self._warm_terms(terms)
+
+    def _warm_terms(self, terms: list[ResolvedTerm]) -> None:
+        wanted = [
+            (term.reward, term.params)
+            for term in terms
+            if term.reward.kind != "io" and not term.reward.inline
+        ]
+        key = tuple((reward.ref, reward.version, repr(params)) for reward, params in wanted)
+        if wanted and key not in self._warmed:
+            self._warmed.add(key)
+            self.pool.warm(wanted)
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """Counters of the worker pool: ``worker_starts``, ``worker_start_failures`` (rows
+        failed because a worker could not start or load a reward: reason ``worker start-up
+        failed``, never ``timeout``), ``worker_start_s_max``, ``worker_kills`` (deadline
+        kills) and ``worker_deaths``."""
+        pool = self._pool
+        if pool is None:
+            names = ("starts", "start_failures", "start_s_max", "kills", "deaths")
+            return {f"worker_{name}": 0.0 for name in names}
+        return {
+            "worker_starts": float(pool.starts),
+            "worker_start_failures": float(pool.start_failures),
+            "worker_start_s_max": pool.start_seconds,
+            "worker_kills": float(pool.kills),
+            "worker_deaths": float(pool.deaths),
+        }
+
     def close(self) -> None:
         """Stop worker processes and the event loop thread; the engine can start them again."""
         with self._lock:
             pool, aio = self._pool, self._aio
             self._pool = self._aio = None
+            self._warmed = set()
         if pool is not None:
             pool.shutdown()
         if aio is not None:
@@ -143,8 +192,9 @@ class Engine:
         self, rows: list[Row], ids: list[str], spec: Spec, terms: list[ResolvedTerm]
     ) -> ScoredBatch:
         """Score rows already prepared by `prepare_rows` with an already-resolved spec."""
+        self._warm_terms(terms)
         plan = _Plan(rows, spec, terms, self.cache)
-        pool_futures = self.pool.submit(plan.pool_jobs) if plan.pool_jobs else []
+        pool_batch = self.pool.run(plan.pool_jobs) if plan.pool_jobs else None
         io_futures = [
             self.aio.submit(
                 term.reward,
@@ -158,8 +208,9 @@ class Engine:
             for term, sample in plan.io_calls
         ]
         plan.run_inline()
-        for waiter, future in zip(plan.pool_waiters, pool_futures, strict=True):
-            plan.deliver(waiter, future.result())
+        if pool_batch is not None:
+            for waiter, result in zip(plan.pool_waiters, pool_batch.wait(), strict=True):
+                plan.deliver(waiter, result)
         for waiter, future in zip(plan.io_waiters, io_futures, strict=True):
             plan.deliver(waiter, _io_result(future))
         scores, constraints = plan.combine_all(ids, self.shaper(spec))
@@ -229,12 +280,20 @@ class _Plan:
 
     def _plan_each(self, term: ResolvedTerm) -> None:
         reward = term.reward
+        # An inline reward is cheaper than hashing the row for the cache: just run it.
+        hashed = self.cache is not None and not reward.inline
+        fast_path = getattr(reward, "fast_path", None) if reward.kind == "cpu" else None
         for index, row in enumerate(self.rows):
             if not isinstance(row, Sample):
                 continue
             if self._answered_without_running(index, row, term):
                 continue
-            key = cache_key(reward, term.params, row) if self.cache is not None else None
+            if fast_path is not None:
+                settled = _try_fast_path(fast_path, row, term.params)
+                if settled is not None:
+                    self.results[index][term.name] = settled
+                    continue
+            key = cache_key(reward, term.params, row) if hashed else None
             if self._from_cache_or_pending(key, index, term):
                 continue
             waiter = _Waiter(term, key, [index])
@@ -338,6 +397,15 @@ class _Plan:
             score.latency_s = sum(result.latency_s for result in self.results[index].values())
             combined.append(score)
         return combined, constraints
+
+
+def _try_fast_path(fast_path: Any, sample: Sample, params: dict[str, Any]) -> Score | None:
+    """The reward's own caller-side answer for this row, or None to send it to a worker."""
+    try:
+        result = fast_path(sample, params)
+    except Exception:  # the worker gives the authoritative answer (and its error, if any)
+        return None
+    return result if isinstance(result, Score) else None
 
 
 def _size_refusal(sample: Sample, limit: int) -> str | None:

@@ -1,25 +1,50 @@
-"""The loop a worker process runs: receive jobs, run rewards, send scores back one by one.
+"""What runs in the engine's child processes: the zygote and the workers it forks.
 
-This module is imported in the worker (and preloaded in the fork server), so it stays small
-and imports nothing heavy.
+How the parts fit (see docs/engine.md, "Process model")::
+
+    caller process (the user's script, notebook or trainer)
+      └── zygote      `python -c` of this module's `zygote_main`: a clean interpreter that imports
+          │           rewardsmith (and the reward modules a spec names) and then only forks;
+          │           it never imports the caller's ``__main__``
+          └── worker  one per pool slot, forked by the zygote; loads terms, runs rows
+
+The caller talks to the zygote over a SOCK_SEQPACKET socket (one message per request) and to
+each worker over its own socket, which the zygote passes up with SCM_RIGHTS together with a
+small shared-memory page. A worker writes into that page which row it is running and since
+when, so the caller enforces each row's deadline exactly while results travel in batches.
+
+Who kills whom: the caller SIGKILLs a worker whose row ran past its deadline; the zygote reaps
+it (it is the parent) and reports the exit status. A worker dies with the zygote (PDEATHSIG);
+the zygote exits when the caller's end of its socket closes or the caller is gone, so a
+``kill -9`` of the caller leaves no process behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import mmap
 import os
 import pickle
 import resource
 import signal
+import socket
+import struct
 import sys
+import time
+from multiprocessing.connection import Connection
 from typing import Any
 
 from rewardsmith.core.score import Score
 
-__all__ = ["Job", "worker_main"]
+__all__ = ["STATE", "Job", "worker_main", "zygote_main"]
 
 _PR_SET_PDEATHSIG = 1
+_FLUSH_EVERY_S = 0.002
+"""A worker sends finished results at least this often (and at the end of every chunk)."""
+
+STATE = struct.Struct("<qqd")
+"""The shared page: chunk serial, index of the row running (-1: none), its start (monotonic)."""
 
 
 class Job:
@@ -33,81 +58,108 @@ class Job:
         self.payload = payload
         self.timeout_s = timeout_s
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return (self.reward, self.params, self.payload, self.timeout_s)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.reward, self.params, self.payload, self.timeout_s = state
-
     def run(self) -> Score | list[Score]:
-        if isinstance(self.payload, list):
-            return self.reward.run_group(self.payload, self.params)
-        return self.reward.run(self.payload, self.params)
+        """Run in this process (the engine uses this for the inline path and in workers)."""
+        return run_term(self.reward, self.params, self.payload)
 
 
-def worker_main(conn: Any, sys_path: list[str], memory_mb: int | None) -> None:
-    """Serve jobs until the pipe closes. Runs in a child of the fork server."""
-    # Ctrl-C goes to the whole foreground group; the parent decides what happens to workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _release_fork_server()
+def run_term(reward: Any, params: dict[str, Any], payload: Any) -> Score | list[Score]:
+    """One reward call: a group reward on a list of samples, any other on one sample."""
+    if isinstance(payload, list):
+        return reward.run_group(payload, params)  # type: ignore[no-any-return]
+    return reward.run(payload, params)  # type: ignore[no-any-return]
+
+
+# -- worker ----------------------------------------------------------------------------------
+
+
+def worker_main(conn: Connection, state: mmap.mmap, memory_mb: int | None) -> None:
+    """Serve the caller until its socket closes. Runs in a child of the zygote.
+
+    Messages from the caller: ``("load", term_id, blob)`` answered by ``("loaded", term_id,
+    error or None)``; ``("run", serial, [(term_id, payload), ...])`` answered by one or more
+    ``("res", [result, ...])`` in row order; ``("path", sys_path)``; ``("stop", None)``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
     _die_with_parent()
-    sys.path[:] = sys_path
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    terms: dict[str, tuple[Any, dict[str, Any]]] = {}
     while True:
         try:
-            message = conn.recv()
+            kind, *body = conn.recv()
         except (EOFError, OSError):
             return
-        kind, body = message
         if kind == "stop":
             return
         if kind == "path":
-            sys.path[:] = body
-            continue
-        for job_id, blob in body:
-            result = _run_blob(blob)
-            try:
-                conn.send((job_id, result))
-            except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                # An unpicklable object in Score.info: report it instead of losing the row.
-                reason = f"reward result cannot be sent back: {type(exc).__name__}: {exc}"
-                conn.send((job_id, Score.fail("error", reason)))
+            sys.path[:] = body[0]
+        elif kind == "load":
+            term_id, blob = body
+            conn.send(("loaded", term_id, _load_term(terms, term_id, blob)))
+        elif kind == "run":
+            _run_chunk(conn, state, terms, body[0], body[1])
 
 
-def _run_blob(blob: bytes) -> Any:
+def _load_term(terms: dict[str, Any], term_id: str, blob: bytes) -> str | None:
     try:
-        job: Job = pickle.loads(blob)
+        reward, params = pickle.loads(blob)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return Score.fail(
-            "error", f"the worker could not load the reward: {type(exc).__name__}: {exc}"
-        )
-    return job.run()
+        return f"{type(exc).__name__}: {exc}"
+    if len(terms) >= 256:  # a long-lived worker serving many specs: keep the newest
+        terms.pop(next(iter(terms)))
+    terms[term_id] = (reward, params)
+    return None
 
 
-def _release_fork_server() -> None:
-    """Close this worker's copy of the fork server's "alive" pipe.
+def _run_chunk(
+    conn: Connection,
+    state: mmap.mmap,
+    terms: dict[str, tuple[Any, dict[str, Any]]],
+    serial: int,
+    items: list[tuple[str, Any]],
+) -> None:
+    done: list[Any] = []
+    last_flush = time.monotonic()
+    for index, (term_id, payload) in enumerate(items):
+        now = time.monotonic()
+        state[:] = STATE.pack(serial, index, now)
+        reward, params = terms[term_id]
+        done.append(run_term(reward, params, payload))
+        if time.monotonic() - last_flush >= _FLUSH_EVERY_S:
+            _send_results(conn, done)
+            done = []
+            last_flush = time.monotonic()
+    state[:] = STATE.pack(serial, -1, 0.0)
+    _send_results(conn, done)
 
-    multiprocessing hands every child a copy so that it could start processes too; but the fork
-    server exits only when every copy is closed, and a worker busy in a hung reward would then
-    keep it (and so itself, through PDEATHSIG) alive after the run was killed with kill -9.
-    Workers start no processes through the fork server, so they give their copy back.
-    """
-    from multiprocessing import forkserver
 
-    server: Any = getattr(forkserver, "_forkserver", None)
-    fd = getattr(server, "_forkserver_alive_fd", None)
-    if server is not None and fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        server._forkserver_alive_fd = None
+def _send_results(conn: Connection, results: list[Any]) -> None:
+    if not results:
+        return
+    try:
+        conn.send(("res", results))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        # One result holds an unpicklable object in Score.info: report that row, keep the rest.
+        conn.send(("res", [_sendable(result) for result in results]))
+
+
+def _sendable(result: Any) -> Any:
+    try:
+        pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        reason = f"reward result cannot be sent back: {type(exc).__name__}: {exc}"
+        if isinstance(result, list):
+            return [Score.fail("error", reason) for _ in result]
+        return Score.fail("error", reason)
+    return result
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this worker when its parent dies, so no worker outlives a kill -9."""
+    """Ask Linux to SIGKILL this process when its parent dies, so nothing outlives a kill -9."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -117,3 +169,112 @@ def _die_with_parent() -> None:
         return
     if os.getppid() == 1:  # the parent died before prctl took effect
         os._exit(0)
+
+
+# -- zygote ----------------------------------------------------------------------------------
+
+
+def zygote_main(control_fd: int, caller_pid: int) -> None:
+    """Fork workers on request until the caller goes away. Runs as its own interpreter.
+
+    Requests (pickled, one per SEQPACKET message): ``("path", sys_path)``, ``("preload",
+    [module, ...])``, ``("fork", memory_mb)`` (answered with the worker's pid plus its socket
+    and shared page as passed descriptors) and ``("reap", pid, kill)`` (answered with the exit
+    status: negative for a signal).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    control = socket.socket(fileno=control_fd)
+    control.settimeout(1.0)
+    while True:
+        try:
+            data = control.recv(1 << 20)
+        except TimeoutError:
+            if os.getppid() != caller_pid:  # the caller died without closing (kill -9)
+                return
+            continue
+        except OSError:
+            return
+        if not data:
+            return
+        kind, *body = pickle.loads(data)
+        if kind == "fork":
+            _fork_worker(control, body[0])
+            continue
+        if kind == "path":
+            sys.path[:] = body[0]
+            reply: Any = None
+        elif kind == "preload":
+            reply = _preload(body[0])
+        elif kind == "reap":
+            reply = _reap(body[0], body[1])
+        else:
+            reply = f"unknown request {kind!r}"
+        control.sendall(pickle.dumps(reply))
+
+
+def _preload(modules: list[str]) -> dict[str, str]:
+    import importlib
+
+    problems = {}
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # a worker will report it against the rows
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            problems[name] = f"{type(exc).__name__}: {exc}"
+    return problems
+
+
+def _fork_worker(control: socket.socket, memory_mb: int | None) -> None:
+    ours, theirs = socket.socketpair()
+    page_fd = _shared_page()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            control.close()
+            ours.close()
+            state = mmap.mmap(page_fd, STATE.size)
+            worker_main(Connection(theirs.detach()), state, memory_mb)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    theirs.close()
+    try:
+        socket.send_fds(control, [pickle.dumps(pid)], [ours.fileno(), page_fd])
+    finally:
+        ours.close()
+        os.close(page_fd)
+
+
+def _shared_page() -> int:
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("rewardsmith-worker-state", os.MFD_CLOEXEC)
+    else:  # pragma: no cover - non-Linux
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="rewardsmith-state-")
+        os.unlink(path)
+    os.ftruncate(fd, STATE.size)
+    os.pwrite(fd, STATE.pack(0, -1, 0.0), 0)
+    return fd
+
+
+def _reap(pid: int, kill: bool) -> int | None:
+    """Kill (when asked) and wait for a worker; its exit status, or None if it would not die."""
+    if kill:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
