@@ -25,6 +25,7 @@ BUILTIN_REWARDS: Final[dict[str, str]] = {
     "self_certainty": "rewardsmith.models.certainty",
     "judge": "rewardsmith.models.judge.reward",
     "judge.rubric": "rewardsmith.models.judge.rubric",
+    "vlm.clip": "rewardsmith.models.vlm.reward",
     "tools": "rewardsmith.rewards.tools",
     "instructions": "rewardsmith.rewards.instructions",
     "sql": "rewardsmith.rewards.sql",
