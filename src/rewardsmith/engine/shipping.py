@@ -64,6 +64,26 @@ def dump_term(reward: Reward, params: dict[str, Any]) -> tuple[str, bytes]:
     return hashlib.blake2b(blob, digest_size=12).hexdigest(), blob
 
 
+def _import_reward(module_name: str, qualname: str, name: str) -> Reward:
+    """A reward received by import path, found again in the worker."""
+    import importlib
+
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ImportError(
+            f"reward {name!r}: importing its module {module_name!r} in the worker failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    if isinstance(target, Reward):
+        return target
+    from rewardsmith.core.registry import default_registry
+
+    return default_registry.get(name)  # e.g. a reward registered by a loop or a factory
+
+
 def _rebuild_reward(fn: Any, meta: dict[str, Any]) -> Reward:
     """A reward received by value, rebuilt in the worker (not registered there)."""
     return Reward(fn, **meta)
@@ -83,4 +103,7 @@ class _TermPickler(cloudpickle.Pickler):
                 "timeout_s": obj.timeout_s,
             }
             return _rebuild_reward, (obj.fn, meta)
+        if isinstance(obj, Reward):
+            module_name, _, qualname = obj.ref.partition(":")
+            return _import_reward, (module_name, qualname, obj.name)
         return super().reducer_override(obj)
