@@ -30,7 +30,15 @@ from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.rewards.math.extract import DEFAULT_RULES, extract_answer
-from rewardsmith.rewards.math.verify import MathConfig, Parsed, Verdict, parse, parse_gold, verify
+from rewardsmith.rewards.math.verify import (
+    MathConfig,
+    Parsed,
+    ThinkMode,
+    Verdict,
+    parse,
+    parse_gold,
+    verify,
+)
 
 __all__ = [  # the public names, pinned by tests/rewards/math/test_api.py
     "DEFAULT_RULES",
@@ -78,6 +86,7 @@ def math_answer(
     percent: bool = True,
     use_sympy: bool = True,
     rules: list[str] | None = None,
+    think: ThinkMode = "after",
 ) -> Score:
     """1.0 when the response's final answer is equivalent to the reference, else 0.0.
 
@@ -101,6 +110,7 @@ def math_answer(
         percent=percent,
         use_sympy=use_sympy,
         rules=tuple(rules) if rules else DEFAULT_RULES,
+        think=think,
     )
     reference = sample.reference
     golds = reference if isinstance(reference, list) else [reference]

@@ -58,6 +58,14 @@ MAX_MP_EXPONENT: Final = 10**12
 """Largest |exponent| mpmath is asked to raise to; beyond it the value is refused."""
 
 
+MAX_MP_ARGUMENT_BITS: Final = 4096
+"""Largest argument (in bits of magnitude) of a periodic or exponential function evaluated
+with mpmath; the cost of reducing the argument grows with its size."""
+_REDUCING: Final = frozenset(
+    {"sin", "cos", "tan", "sec", "csc", "cot", "sinh", "cosh", "tanh", "exp"}
+)
+
+
 class EvalError(ValueError):
     """The node has no value here (division by zero, unknown function, a container)."""
 
@@ -139,7 +147,7 @@ def _exact_pow(base: Fraction, exp_node: Node) -> Fraction:
             return Fraction(-1 if n % 2 else 1)
         bits = max(abs(base.numerator).bit_length(), base.denominator.bit_length())
         if bits * abs(n) > MAX_EXACT_BITS:
-            raise TooLarge(f"power with about {bits * abs(n)} bits")
+            raise TooLarge(f"power with about {_size(bits * abs(n))} bits")
         return base**n
     # A rational root of a rational: exact only when it is a perfect power.
     if exp.denominator > 64 or abs(exp.numerator) > 64 or base < 0:
@@ -180,7 +188,7 @@ def _exact_func(node: Func) -> Fraction:
         if n.denominator != 1 or n < 0:
             raise _NotRational
         if n > MAX_FACTORIAL:
-            raise TooLarge(f"{n}! is too large to compute exactly")
+            raise TooLarge(f"{_size(n)}! is too large to compute exactly")
         return Fraction(math.factorial(int(n)))
     if name == "binom":
         n, k = _exact(args[0]), _exact(args[1])
@@ -202,6 +210,14 @@ def _exact_func(node: Func) -> Fraction:
         values = [_exact(a) for a in args]
         return max(values) if name == "max" else min(values)
     raise _NotRational
+
+
+def _size(n: int | Fraction) -> str:
+    """``n`` for a message; a huge integer as its size (``str`` of one with more than 4,300
+    digits raises ValueError, so a message about ``2^{3000!}`` must not print the exponent)."""
+    whole = int(n)
+    bits = whole.bit_length()
+    return str(n) if bits < 3000 else f"a {bits}-bit number"
 
 
 def _base_value(node: BaseNum) -> int:
@@ -456,11 +472,17 @@ def _mp(node: Node, env: Mapping[str, complex], mp: Any) -> Any:
             else _mp(a, env, mp)
             for a in node.args
         ]
+        if name in _REDUCING and len(args) == 1 and mp.mag(args[0]) > MAX_MP_ARGUMENT_BITS:
+            # cos(2 pi 10^{10^6}) reduces its argument modulo pi with as many digits as the
+            # argument has: minutes of work for one row. Refused instead.
+            raise TooLarge(f"{name} of a number of about {int(mp.mag(args[0]))} bits")
         if name == "factorial":
             if abs(args[0]) > MAX_MP_EXPONENT:
                 raise TooLarge("factorial too large")
             return mp.factorial(args[0])
         if name == "binom":
+            if max(abs(args[0]), abs(args[1])) > MAX_MP_EXPONENT:
+                raise TooLarge("binomial coefficient too large")
             return mp.binomial(args[0], args[1])
         if name == "sqrt":
             return mp.sqrt(args[0])

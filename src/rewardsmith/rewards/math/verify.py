@@ -28,6 +28,7 @@ from rewardsmith.rewards.math.parser import ParseError, parse_math
 __all__ = ["MathConfig", "Parsed", "Verdict", "parse", "verify"]
 
 VerdictStatus = Literal["ok", "parse_error", "invalid_reference", "refused"]
+ThinkMode = Literal["after", "after_or_whole", "whole"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,12 @@ class MathConfig:
     """Ask sympy when numeric evaluation cannot decide (needs the ``math`` extra)."""
     rules: tuple[str, ...] = DEFAULT_RULES
     """Answer extraction rules for responses, in priority order (see `extract`)."""
+    think: ThinkMode = "after"
+    """Where a response's final answer is read when it has ``<think>`` tags. ``after``: only
+    the text after the last ``</think>``; a response that opens ``<think>`` and never closes
+    it has no final answer (``parse_error``). ``after_or_whole``: the text after the last
+    ``</think>`` when an answer is found there, else the whole response. ``whole``: the tags
+    are ignored."""
     max_answer_chars: int = 5_000
     """Longest extracted answer that is parsed; longer ones are refused."""
     max_input_chars: int = 4_000_000
@@ -185,6 +192,11 @@ def _parse(text: str, gold: bool, cfg: MathConfig) -> Parsed:
             text[:100], None, None, error=f"input of {len(text)} characters", refused=True
         )
     source = text
+    if not gold and cfg.think != "whole":
+        final = _after_think(text, cfg)
+        if isinstance(final, Parsed):
+            return final
+        text = final
     if gold and not _looks_like_solution(text):
         answer, rule = text.strip(), "whole"
     else:
@@ -228,10 +240,71 @@ def _parse(text: str, gold: bool, cfg: MathConfig) -> Parsed:
             error=f"answer of {len(answer)} characters",
             refused=True,
         )
-    nodes = _read(answer)
+    try:
+        nodes = _read(answer)
+    except ValueError as exc:
+        # int() of a literal past Python's 4,300-digit conversion limit, and the like
+        return Parsed(source[:200], answer[:200], rule, error=f"cannot read: {exc}", refused=True)
     if not nodes:
         return Parsed(source[:200], answer, rule, error="answer is empty after cleaning")
+    if gold:
+        problem = _unreadable_gold(answer, nodes)
+        if problem:
+            return Parsed(source[:200], answer, rule, error=problem)
     return Parsed(source[:200], answer, rule, nodes)
+
+
+_THINK_OPEN: Final = re.compile(r"<think>", re.I)
+_THINK_CLOSE: Final = re.compile(r"</think>", re.I)
+
+
+def _after_think(text: str, cfg: MathConfig) -> str | Parsed:
+    """The part of a response its final answer is read from (see `MathConfig.think`)."""
+    closes = list(_THINK_CLOSE.finditer(text[-cfg.search_tail_chars :]))
+    if closes:
+        offset = max(0, len(text) - cfg.search_tail_chars)
+        tail = text[offset + closes[-1].end() :]
+        if cfg.think == "after" or extract_answer(tail, cfg.rules) is not None:
+            return tail
+        return text
+    if cfg.think == "after" and _THINK_OPEN.search(text[: cfg.search_tail_chars]):
+        return Parsed(
+            text[:200], None, None, error="the response opens <think> and never closes it"
+        )
+    return text
+
+
+_NOT_A_VALUE: Final = frozenset({"nan", "null"})
+_WORD_RUN: Final = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+
+
+def _unreadable_gold(answer: str, nodes: tuple[Node, ...]) -> str | None:
+    """Why a gold answer cannot serve as a reference (``\\frac{1}{``, ``x=``, ``nan``), or None.
+
+    A gold answer the parser cannot read is compared as text; that is kept for prose answers
+    ("\\text{the function is even}") but not for broken math, which would score every
+    response 0 or pay a response that repeats the same garbage.
+    """
+    first = nodes[0]
+    cleaned = clean(answer)
+    if cleaned.lower() in _NOT_A_VALUE:
+        return f"{answer[:80]!r} is not a value"
+    if isinstance(first, Text):
+        if not first.text.strip():
+            return f"{answer[:80]!r} is empty"
+        if _parse_fails(cleaned) and not _WORD_RUN.search(_TEXT_WRAP.sub(r" \1 ", cleaned)):
+            return f"cannot read {answer[:80]!r}"
+    return None
+
+
+def _parse_fails(cleaned: str) -> bool:
+    for candidate in (cleaned, strip_trailing_units(cleaned)):
+        try:
+            parse_math(candidate)
+        except (ParseError, RecursionError):
+            continue
+        return False
+    return True
 
 
 _PLAIN_NUMBER: Final = re.compile(r"^\s*(-?)(\d{1,400})(?:\.(\d{1,400}))?\s*$")
@@ -360,7 +433,8 @@ def verify(
             except Undecided as exc:
                 undecided = str(exc)
                 continue
-            except (EvalError, ArithmeticError, RecursionError) as exc:
+            except (EvalError, ArithmeticError, RecursionError, ValueError) as exc:
+                # ValueError: str()/int() of a number past Python's digit limit
                 undecided = f"{type(exc).__name__}: {exc}"
                 continue
             if equal:
