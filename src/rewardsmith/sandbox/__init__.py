@@ -1,7 +1,8 @@
 """Isolated execution of untrusted programs: a warm zygote that forks one confined child per run.
 
 Used by the code reward, and reusable by any reward that must run model-written code (SQL,
-generated reward functions). See docs/rewards/code.md for the threat model.
+generated reward functions). See docs/sandbox.md for the protection levels and what each
+privilege mode gets, docs/rewards/code.md for the threat model.
 
 Example:
     >>> from rewardsmith.sandbox import Sandbox
@@ -16,11 +17,12 @@ from rewardsmith.sandbox.launcher import (
     CallSession,
     Sandbox,
     SandboxError,
+    SandboxRefused,
     default_sandbox,
     real_python,
 )
 from rewardsmith.sandbox.limits import SandboxLimits
-from rewardsmith.sandbox.protections import Protections
+from rewardsmith.sandbox.protections import Protections, SandboxLevel
 from rewardsmith.sandbox.result import CallResult, Outcome, RunResult
 
 __all__ = [
@@ -32,7 +34,9 @@ __all__ = [
     "RunResult",
     "Sandbox",
     "SandboxError",
+    "SandboxLevel",
     "SandboxLimits",
+    "SandboxRefused",
     "default_sandbox",
     "real_python",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "install_seccomp",
     "mount",
     "seccomp_supported",
+    "set_child_subreaper",
     "set_no_new_privs",
     "set_pdeathsig",
     "setns",
@@ -53,6 +54,7 @@ MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 PR_CAPBSET_DROP = 24
@@ -120,6 +122,11 @@ def set_pdeathsig(sig: int) -> None:
     _check(_libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), "prctl(PDEATHSIG)")
 
 
+def set_child_subreaper() -> None:
+    """Orphaned descendants are re-parented to the caller, which can then find and kill them."""
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(CHILD_SUBREAPER)")
+
+
 def set_no_new_privs() -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
 
@@ -141,7 +148,7 @@ def drop_capabilities() -> None:
 # -- minimal root ---------------------------------------------------------------------------
 
 
-def build_root(expose: list[str], devices: list[str], hide: list[str] = ()) -> None:  # type: ignore[assignment]
+def build_root(expose: list[str], devices: list[str], hide: list[str] = ()) -> bool:  # type: ignore[assignment]
     """Replace ``/`` of the current mount namespace by a read-only tree holding only ``expose``.
 
     The caller must already be alone in a new mount namespace with CAP_SYS_ADMIN there. Each
@@ -151,6 +158,11 @@ def build_root(expose: list[str], devices: list[str], hide: list[str] = ()) -> N
     for the per-run mounts, and ``/dev/shm`` points into the run's ``/tmp`` so POSIX semaphores
     work and count against its size. After this the old root is detached: the grader's files,
     the datasets and ``/root`` are not reachable by path.
+
+    A fresh ``/proc`` of the caller's pid namespace is mounted for the zygote (its memory
+    watchdog reads it), and its presence is what lets each run mount its own ``/proc`` over it
+    inside a user namespace (the kernel wants a fully visible proc already mounted). Returns
+    whether that ``/proc`` could be mounted; without it ``/proc`` stays an empty directory.
     """
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     # A private scratch over /tmp of this namespace only; the host's /tmp is untouched.
@@ -174,11 +186,17 @@ def build_root(expose: list[str], devices: list[str], hide: list[str] = ()) -> N
             mount(device, target, None, MS_BIND)
     os.symlink("/tmp", f"{root}/dev/shm")
     os.symlink("/proc/self/fd", f"{root}/dev/fd")
+    try:
+        mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        proc = True
+    except OSError:
+        proc = False
     pivot_root(root, f"{root}/.old")
     os.chdir("/")
     umount("/.old")
     os.rmdir("/.old")
     mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return proc
 
 
 def _expose(root: str, path: str) -> None:
@@ -269,6 +287,7 @@ _DENIED_X86_64 = {
     "uselib": 134,
 }
 _NR_SOCKET = 41
+_NR_SHMGET = 29
 _NR_CLONE = 56
 _NR_CLONE3 = 435
 _AF_UNIX = 1
@@ -288,7 +307,7 @@ def seccomp_supported() -> bool:
     return platform.machine() == "x86_64"
 
 
-def _filter() -> bytes:
+def _filter(extra: tuple[int, ...] = ()) -> bytes:
     """Assemble the classic-BPF program (x86_64 only; other architectures are killed).
 
     Denied calls fail with EPERM rather than killing the process, so a program probing for them
@@ -306,7 +325,7 @@ def _filter() -> bytes:
     prog.append((ld, 0, 0, 0))  # syscall number
     prog.append((jge, 0, 1, 0x40000000))  # x32 ABI
     prog.append((ret, 0, 0, _SECCOMP_RET_KILL_PROCESS))
-    for nr in sorted(_DENIED_X86_64.values()):
+    for nr in sorted({*_DENIED_X86_64.values(), *extra}):
         prog.append((jeq, 0, 1, nr))
         prog.append((ret, 0, 0, deny))
     prog.append((jeq, 0, 1, _NR_CLONE3))
@@ -328,18 +347,24 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-_PROGRAM: list[object] = []  # (buffer, fprog) built once; a forked child reuses the memory
+# (buffer, fprog) per variant, built once; a forked child reuses the memory.
+_PROGRAMS: dict[bool, tuple[object, _SockFprog]] = {}
 
 
-def install_seccomp() -> None:
-    """Install the filter on the calling thread (needs no_new_privs or CAP_SYS_ADMIN)."""
+def install_seccomp(deny_sysv_shm: bool = False) -> None:
+    """Install the filter on the calling thread (needs no_new_privs or CAP_SYS_ADMIN).
+
+    ``deny_sysv_shm`` also refuses ``shmget``: without a memory cgroup, a detached System V
+    segment holds memory that no process's resident size shows, so the watchdog cannot see it.
+    """
     if not seccomp_supported():
         raise OSError(95, f"seccomp filter not written for {platform.machine()}")
-    if not _PROGRAM:
-        code = _filter()
+    if deny_sysv_shm not in _PROGRAMS:
+        code = _filter(extra=(_NR_SHMGET,) if deny_sysv_shm else ())
         buffer = ctypes.create_string_buffer(code, len(code))
-        _PROGRAM.extend([buffer, _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))])
-    prog = _PROGRAM[1]
+        fprog = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+        _PROGRAMS[deny_sysv_shm] = (buffer, fprog)
+    prog = _PROGRAMS[deny_sysv_shm][1]
     _check(
         _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0),  # type: ignore[arg-type]
         "prctl(SECCOMP)",

@@ -20,6 +20,25 @@ FD_REQ, FD_RESP = 4, 5
 wire: Any = None  # the `_wire` module, set by the zygote: this file cannot import it
 
 
+class _Quitter:
+    """``exit``/``quit`` as the ``site`` module defines them (absent under ``python -S``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Use {self.name}() or Ctrl-D (i.e. EOF) to exit"
+
+    def __call__(self, code: object = None) -> None:
+        raise SystemExit(code)
+
+
+def install_site_builtins() -> None:
+    """What ``site`` adds to builtins and programs rely on: ``exit()`` and ``quit()``."""
+    builtins.exit = _Quitter("exit")  # type: ignore[assignment]
+    builtins.quit = _Quitter("quit")  # type: ignore[assignment]
+
+
 def run_script(source: str) -> None:
     sys.argv = ["main.py"]
     namespace = _fresh_module("__main__", "main.py")
@@ -31,7 +50,33 @@ def run_script(source: str) -> None:
     except BaseException:  # report the program's error as python would
         traceback.print_exc()
         code = 1
+    code = _shutdown(code)
     _flush_and_exit(code)
+
+
+def _shutdown(code: int) -> int:
+    """Finish as the interpreter would: wait for non-daemon threads, then run atexit handlers.
+
+    A program that prints from a thread it never joins, or from an atexit handler, is correct
+    Python; ``os._exit`` alone would drop that output.
+    """
+    try:
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            threading._shutdown()  # type: ignore[attr-defined]
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+    atexit = sys.modules.get("atexit")
+    if atexit is not None:
+        try:
+            atexit._run_exitfuncs()
+        except SystemExit as exc:  # an atexit handler's exit() sets the code, as in CPython
+            code = _exit_code(exc)
+        except BaseException:
+            traceback.print_exc()
+    return code
 
 
 def serve_calls(source: str) -> None:
@@ -97,6 +142,8 @@ def _exit_code(exc: SystemExit) -> int:
 def _flush_and_exit(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
+            if stream is None or getattr(stream, "closed", False):
+                continue  # closed by the program: already flushed, as CPython sees it
             stream.flush()
         except BaseException:  # a full output file: the grader sees its size
             code = code or 1

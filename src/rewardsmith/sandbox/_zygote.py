@@ -44,6 +44,7 @@ def _load(name: str):  # type: ignore[no-untyped-def]
 confine = _load("_confine")
 harness = _load("_harness")
 harness.wire = _load("_wire")
+harness.install_site_builtins()
 
 # Modules a program commonly imports, loaded now so a run does not pay for them.
 import collections  # noqa: E402, F401
@@ -53,6 +54,7 @@ EXIT_SANDBOX_FAILED = 121
 PROTECTIONS = (
     "uid_drop",
     "capabilities_dropped",
+    "user_namespace",
     "net_namespace",
     "pid_namespace",
     "mount_namespace",
@@ -67,7 +69,10 @@ PROTECTIONS = (
     "closed_fds",
     "memory_cgroup",
     "pids_cgroup",
+    "memory_watchdog",
 )
+WATCH_INTERVAL_S = 0.01
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class Zygote:
@@ -83,12 +88,18 @@ class Zygote:
         self.current: int | None = None
         self.cgroup_fds: dict[str, int] = {}
         self.cgroup_limits: dict[str, str] = {}
+        self.proc = False
 
     # -- set-up, once -------------------------------------------------------------------------
 
     def setup(self) -> None:
         if os.geteuid() == 0:
             self.setup_cgroups()
+        try:
+            # Orphans of a run without a pid namespace come back to us, to be killed.
+            confine.set_child_subreaper()
+        except OSError as exc:
+            self.notes.append(f"child subreaper: {exc}")
         if os.geteuid() != 0:
             try:
                 uid, gid = os.getuid(), os.getgid()
@@ -97,6 +108,7 @@ class Zygote:
                 _write("/proc/self/uid_map", f"0 {uid} 1")
                 _write("/proc/self/gid_map", f"0 {gid} 1")
                 self.userns = True
+                self.active["user_namespace"] = True
                 self.become_namespace_init()
                 self.notes.append(
                     "not root: programs keep the caller's uid inside a user namespace"
@@ -114,7 +126,7 @@ class Zygote:
                 self.notes.append(f"{name}: {exc}")
         if self.active["mount_namespace"]:
             try:
-                confine.build_root(
+                self.proc = confine.build_root(
                     self.config["expose"], self.config["devices"], self.config["hide"]
                 )
                 self.active["private_root"] = True
@@ -126,6 +138,16 @@ class Zygote:
             self.active["pid_namespace"] = True
         except OSError as exc:
             self.notes.append(f"pid_namespace: {exc}")
+        # The watchdog needs a /proc of the pid namespace we fork in (ours, not the host's).
+        if not self.active["private_root"]:
+            self.proc = os.path.isdir("/proc/self/task")
+        try:
+            self.proc = self.proc and os.readlink("/proc/self") == str(os.getpid())
+        except OSError:
+            self.proc = False
+        self.active["memory_watchdog"] = self.proc and not self.active["memory_cgroup"]
+        if not self.proc:
+            self.notes.append("memory_watchdog: no /proc of the zygote's own pid namespace")
         # Probe the per-run steps in a real child: what it reports is what every run must get.
         status, report = self.run(
             {"mode": "probe", "limits": self.config["probe_limits"]}, probe=True
@@ -253,10 +275,12 @@ class Zygote:
         os.close(ready_w)
         for fd in set(fds):
             os.close(fd)
-        killed, wait_status, usage = self.wait(pid, started + float(limits["wall_s"]))
+        memory_cap = int(limits["memory_mb"]) << 20 if self.active["memory_watchdog"] else 0
+        killed, wait_status, usage = self.wait(pid, started + float(limits["wall_s"]), memory_cap)
         self.current = None
         if not self.active["pid_namespace"]:
-            _kill_group(pid)  # without a pid namespace, the process group is the best we have
+            _kill_group(pid)
+            self.kill_orphans()  # daemons that left the group came back to us (subreaper)
         # The program process writes "R" once confined, just before the program's first line
         # runs; only then can its exit status be the program's doing.
         result: dict = {
@@ -267,7 +291,7 @@ class Zygote:
             "signal": os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else None,
             "cpu_s": usage.ru_utime + usage.ru_stime,
             "maxrss_kb": usage.ru_maxrss,
-            "oom_killed": self.oom_kills() > oom_before,
+            "oom_killed": killed == "memory" or self.oom_kills() > oom_before,
         }
         os.close(ready_r)
         report = None
@@ -277,8 +301,9 @@ class Zygote:
             report = json.loads(raw) if raw else None
         return result, report
 
-    def wait(self, pid: int, deadline: float):  # type: ignore[no-untyped-def]
-        """Wait for the program; kill it at the deadline or on request.
+    def wait(self, pid: int, deadline: float, memory_cap: int = 0):  # type: ignore[no-untyped-def]
+        """Wait for the program; kill it at the deadline, on request, or (with ``memory_cap``)
+        when its whole tree holds more resident memory than that.
 
         Returns (why it was killed or None, wait status, rusage)."""
         try:
@@ -292,6 +317,8 @@ class Zygote:
             timeout = max(0.0, deadline - time.monotonic())
             if pidfd < 0:
                 timeout = min(timeout, 0.002)
+            if memory_cap and killed is None:
+                timeout = min(timeout, WATCH_INTERVAL_S)
             ready, _, _ = select.select(watch, [], [], timeout)
             if pidfd < 0 or pidfd in ready:
                 done, wait_status, usage = os.wait4(pid, os.WNOHANG)
@@ -306,12 +333,29 @@ class Zygote:
             if killed is None and time.monotonic() >= deadline:
                 killed = "wall_time"
                 self.kill(pid)
+            if memory_cap and killed is None and not ready and tree_memory(pid) > memory_cap:
+                killed = "memory"
+                self.kill(pid)
         if pidfd >= 0:
             os.close(pidfd)
         if killed == "grader_gone":
             self.current = None
             raise SystemExit(0)
         return killed, wait_status, usage
+
+    def kill_orphans(self) -> None:
+        """SIGKILL every remaining descendant and reap it (bounded: forks are rlimited)."""
+        me = os.getpid()
+        for _ in range(100):
+            children = _children(me)
+            if not children:
+                break
+            for child in children:
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            for child in children:
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(child, 0)
 
     def shutdown(self) -> None:
         """Kill a run still in flight, then remove this zygote's cgroups (they must be empty)."""
@@ -396,7 +440,12 @@ class Zygote:
                 uid = 100_000 + int.from_bytes(os.urandom(3), "little") % 900_000
                 _step(steps, required, "uid_drop", lambda: _drop_uid(uid))
             _step(steps, required, "no_new_privs", confine.set_no_new_privs)
-            _step(steps, required, "seccomp", confine.install_seccomp)
+            _step(
+                steps,
+                required,
+                "seccomp",
+                lambda: confine.install_seccomp(deny_sysv_shm=not self.active["memory_cgroup"]),
+            )
             os.environ.clear()
             os.environ.update(
                 {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
@@ -429,6 +478,45 @@ def _step(steps: dict, required: dict | None, name: str, action) -> None:  # typ
             os.write(2, f"sandbox: {name} failed: {exc}\n".encode())
             os._exit(EXIT_SANDBOX_FAILED)
         steps[name] = False
+
+
+def _children(pid: int) -> list[int]:
+    """Child pids of every thread of ``pid`` (from /proc; empty when unreadable)."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                out.extend(int(p) for p in handle.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def tree_memory(root: int) -> int:
+    """Bytes of private resident memory of ``root`` and all its descendants.
+
+    Resident minus shared pages (``statm``): the interpreter's code pages, shared by every
+    process of the run, are counted once by nobody rather than 32 times; anonymous memory,
+    which is what a memory bomb allocates, is counted in full.
+    """
+    total, todo, seen = 0, [root], set[int]()
+    while todo and len(seen) < 4096:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as handle:
+                fields = handle.read().split()
+            total += (int(fields[1]) - int(fields[2])) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+        todo.extend(_children(pid))
+    return total
 
 
 def _kill_group(pgid: int) -> None:

@@ -5,6 +5,12 @@ sends the zygote a small message plus file descriptors: the program and the stdi
 files, empty memory files for stdout and stderr (so a big output never blocks on a pipe and
 RLIMIT_FSIZE caps it), and a request/response channel for calls. The zygote replies once the
 run's whole process tree is dead; only then are the outputs read.
+
+Before any program runs, the protections the zygote measured are checked against the sandbox's
+*level* (`protections`): at the default ``isolated`` level a missing protection raises
+`SandboxRefused` and nothing runs. Blame: whatever a run does to the zygote (kill it, flood
+the answer channel) ends as the run's own failure; only a zygote that cannot start, or a
+protection that fails after working at start-up, is a `SandboxError` of ours.
 """
 
 from __future__ import annotations
@@ -24,10 +30,18 @@ from typing import Any, Final
 
 from rewardsmith.sandbox import _wire
 from rewardsmith.sandbox.limits import SandboxLimits
-from rewardsmith.sandbox.protections import Protections
+from rewardsmith.sandbox.protections import LEVELS, Protections, SandboxLevel
 from rewardsmith.sandbox.result import CallResult, RunResult
 
-__all__ = ["Call", "CallSession", "Sandbox", "SandboxError", "default_sandbox", "real_python"]
+__all__ = [
+    "Call",
+    "CallSession",
+    "Sandbox",
+    "SandboxError",
+    "SandboxRefused",
+    "default_sandbox",
+    "real_python",
+]
 
 _ZYGOTE: Final = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_zygote.py")
 _DEVICES: Final = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
@@ -41,7 +55,15 @@ Call = tuple[str, Sequence[Any], dict[str, Any]]
 
 
 class SandboxError(RuntimeError):
-    """The sandbox itself failed (zygote would not start or died); never the program's fault."""
+    """The sandbox itself failed (the zygote would not start); never the program's fault."""
+
+
+class SandboxRefused(SandboxError):
+    """This machine lacks a protection the sandbox's level requires: nothing was run.
+
+    The message names each missing protection and what to change. Callers turn it into the
+    ``refused`` status; one that only catches `SandboxError` still fails closed (``error``).
+    """
 
 
 def real_python() -> str:
@@ -74,9 +96,17 @@ class Sandbox:
         ('ok', b'5\\n')
     """
 
-    def __init__(self, limits: SandboxLimits | None = None, python: str | None = None) -> None:
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        python: str | None = None,
+        level: SandboxLevel = "isolated",
+    ) -> None:
+        if level not in LEVELS:
+            raise ValueError(f"sandbox level must be one of {', '.join(LEVELS)}, got {level!r}")
         self.limits = limits or SandboxLimits()
         self.python = python or real_python()
+        self.level: SandboxLevel = level
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
@@ -102,6 +132,23 @@ class Sandbox:
     @property
     def protections(self) -> Protections:
         return self.start()
+
+    def refusal(self) -> str | None:
+        """Why this sandbox refuses to run programs at its level (with the fix), or None."""
+        return self.protections.refusal(self.level)
+
+    def provenance(self) -> dict[str, Any]:
+        """What a score produced here should record: the level, and what it lacked."""
+        out: dict[str, Any] = {"level": self.level}
+        unmet = [req for req, _, _ in self.protections.unmet()]
+        if unmet:
+            out["unmet"] = unmet
+        return out
+
+    def _require_level(self) -> None:
+        reason = self.refusal()
+        if reason is not None:
+            raise SandboxRefused(reason)
 
     def close(self) -> None:
         if self._control is not None:
@@ -207,7 +254,7 @@ class Sandbox:
         as independent calls). ``limits.wall_limit_s`` bounds the whole session."""
         limits = limits or self.limits
         with self._lock:
-            self.start()
+            self._require_level()
             req_r, req_w = os.pipe()
             resp_r, resp_w = os.pipe()
             try:
@@ -221,13 +268,13 @@ class Sandbox:
             finally:
                 os.close(req_r)
                 os.close(resp_w)
-            session = CallSession(self, req_w, resp_r, limits)
+            session = CallSession(self, req_w, resp_r, limits, channel)
             try:
                 yield session
             finally:
                 session.close_requests()
                 try:
-                    session.result = channel.finish()
+                    session.finish()
                 finally:
                     os.close(resp_r)
 
@@ -240,7 +287,7 @@ class Sandbox:
     ) -> RunResult:
         limits = limits or self.limits
         with self._lock:
-            self.start()
+            self._require_level()
             req = _memfd("req", requests or b"", read_only=True)
             resp = _memfd("resp", b"")
             try:
@@ -249,7 +296,13 @@ class Sandbox:
                 finally:
                     os.close(req)
                 result = channel.finish()
-                result.responses = _read_memfd(resp, limits.output_bytes).splitlines()
+                # Read no more than the answer limit: a flood stays in the memory file.
+                answers = _read_memfd(resp, limits.answer_bytes + 1)
+                if len(answers) > limits.answer_bytes and result.outcome != "sandbox_error":
+                    result.outcome = "output_limit"
+                    result.detail = f"answers over {limits.answer_bytes} bytes"
+                    answers = b""
+                result.responses = answers.splitlines()
             finally:
                 os.close(resp)
             return result
@@ -289,7 +342,15 @@ class _Channel:
 
     def finish(self) -> RunResult:
         try:
-            reply = self.box._receive(timeout=self.limits.wall_limit_s + 30.0)
+            try:
+                reply = self.box._receive(timeout=self.limits.wall_limit_s + 30.0)
+            except SandboxError as exc:
+                # The zygote died (or hung) with this run in flight: the program is the one
+                # thing that was running, so it takes the blame (a restart follows).
+                return RunResult(
+                    outcome="runtime_error",
+                    detail=f"the sandbox ended during the run (blamed on the program): {exc}",
+                )
             stdout = _read_memfd(self.stdout, self.limits.output_bytes)
             stderr = _read_memfd(self.stderr, self.limits.output_bytes)
         finally:
@@ -307,8 +368,16 @@ class _Channel:
 class CallSession:
     """Calls into a loaded program, one at a time, each with its own deadline."""
 
-    def __init__(self, box: Sandbox, req_w: int, resp_r: int, limits: SandboxLimits) -> None:
+    def __init__(
+        self,
+        box: Sandbox,
+        req_w: int,
+        resp_r: int,
+        limits: SandboxLimits,
+        channel: _Channel | None = None,
+    ) -> None:
         self._box = box
+        self._channel = channel
         self._req_w: int | None = req_w
         self._resp_r = resp_r
         self._buffer = b""
@@ -340,6 +409,13 @@ class CallSession:
             return self._fail(*self._dead_reason(deadline))
         return _call_result(answer)
 
+    def finish(self) -> RunResult:
+        """The run's result, once its process has ended (waits for the zygote's report)."""
+        if self.result is None:
+            assert self._channel is not None
+            self.result = self._channel.finish()
+        return self.result
+
     def _fail(self, outcome: str, why: str) -> CallResult:
         self._dead = why
         self._kill()
@@ -348,10 +424,21 @@ class CallSession:
     def _dead_reason(self, deadline: float) -> tuple[str, str]:
         if time.monotonic() >= deadline:
             return "time_limit", "call timed out"
+        if len(self._buffer) > self._limits.answer_bytes:
+            return "output_limit", f"answer over {self._limits.answer_bytes} bytes"
+        if self._channel is not None and self._req_w is not None:
+            # The process ended: its own status says why (CPU limit, memory, a crash).
+            self.close_requests()
+            run = self.finish()
+            if run.outcome in ("time_limit", "memory_limit", "output_limit"):
+                outcome = "runtime_error" if run.outcome == "memory_limit" else run.outcome
+                why = "MemoryError: over the memory limit" if outcome == "runtime_error" else ""
+                return outcome, why or f"the program ended: {run.outcome}"
         return "runtime_error", "program exited or closed its channel without answering"
 
     def _kill(self) -> None:
-        assert self._box._control is not None
+        if self.result is not None or self._box._control is None:
+            return  # the run already ended
         with suppress(OSError):
             self._box._control.send(b'{"op": "kill"}')
 
@@ -371,7 +458,7 @@ class CallSession:
         return True
 
     def _read_line(self, deadline: float) -> bytes | None:
-        cap = self._limits.output_bytes
+        cap = self._limits.answer_bytes
         while b"\n" not in self._buffer:
             timeout = deadline - time.monotonic()
             if timeout <= 0 or len(self._buffer) > cap:
@@ -509,21 +596,23 @@ def _remove_stale_cgroups(parent: str) -> None:
                 os.rmdir(os.path.join(parent, name))
 
 
-_default: dict[int, Sandbox] = {}
+_default: dict[tuple[int, str], Sandbox] = {}
 
 
-def default_sandbox() -> Sandbox:
-    """The sandbox of this process, started on first use (one zygote per worker process)."""
+def default_sandbox(level: SandboxLevel = "isolated") -> Sandbox:
+    """The sandbox of this process at ``level``, started on first use (one zygote per worker
+    process and level)."""
     pid = os.getpid()
-    box = _default.get(pid)
+    box = _default.get((pid, level))
     if box is None:
-        _default.clear()  # inherited from a parent through fork: not ours to use
-        box = _default[pid] = Sandbox()
-        atexit.register(_close_default, pid)
+        for key in [key for key in _default if key[0] != pid]:
+            del _default[key]  # inherited from a parent through fork: not ours to use
+        box = _default[(pid, level)] = Sandbox(level=level)
+        atexit.register(_close_default, pid, level)
     return box
 
 
-def _close_default(pid: int) -> None:
-    box = _default.get(pid)
+def _close_default(pid: int, level: str) -> None:
+    box = _default.get((pid, level))
     if box is not None and pid == os.getpid():
         box.close()  # stops the zygote and removes its cgroups

@@ -33,6 +33,10 @@ class SandboxLimits:
     """Open file descriptors per process."""
     tmp_mb: int = 64
     """Size of the run's private ``/tmp`` (a tmpfs that disappears with the run)."""
+    answer_bytes: int = 4 << 20
+    """Most bytes of returned values the grader reads from one run (or one session call);
+    more is the program's ``output_limit``. Bounds the grader's memory for decoding (JSON
+    expands about 20-fold into Python objects)."""
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

@@ -58,6 +58,8 @@ _SIGNALS = {int(s) for s in signal.Signals}
 class CallResult:
     """One call answered by a program: its return value (plain data) or its error."""
 
-    outcome: Literal["ok", "runtime_error", "time_limit", "invalid_value", "sandbox_error"]
+    outcome: Literal[
+        "ok", "runtime_error", "time_limit", "invalid_value", "output_limit", "sandbox_error"
+    ]
     value: Any = None
     error: str = ""

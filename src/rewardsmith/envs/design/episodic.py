@@ -112,6 +112,9 @@ def evaluate_episodic(
     checked = _screened(source, screen)
     if isinstance(checked, CandidateResult):
         return checked
+    refusal = sandbox.refusal()  # fail closed: the machine lacks a protection the level needs
+    if refusal is not None:
+        return CandidateResult("refused", refusal, seconds=time.perf_counter() - started)
     wrapped = SuccessInfo(env, task)
     # The session lives for the whole training; each call gets the candidate's time limit.
     session_limits = SandboxLimits(

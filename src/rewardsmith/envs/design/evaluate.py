@@ -189,6 +189,9 @@ def evaluate_candidate(
     checked = _screened(source, screen)
     if isinstance(checked, CandidateResult):
         return checked
+    refusal = sandbox.refusal()  # fail closed: the machine lacks a protection the level needs
+    if refusal is not None:
+        return CandidateResult("refused", refusal, seconds=time.perf_counter() - started)
     table = tabulate_reward(checked, model, sandbox, limits)
     if isinstance(table, tuple):
         status, reason = table

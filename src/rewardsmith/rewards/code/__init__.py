@@ -41,7 +41,7 @@ from rewardsmith.rewards.code.reference import (
     check_reference,
     parse_reference,
 )
-from rewardsmith.sandbox import SandboxError, SandboxLimits, default_sandbox
+from rewardsmith.sandbox import SandboxError, SandboxLimits, SandboxRefused, default_sandbox
 
 __all__ = [
     "CHECKERS",
@@ -75,6 +75,7 @@ def code(
     time_limit_s: float = 2.0,
     memory_mb: int = 512,
     float_tol: float = 1e-6,
+    sandbox: Literal["isolated", "trusted-code-only"] = "isolated",
 ) -> Score:
     """Fraction of tests a program passes, run in the sandbox and judged in the grader.
 
@@ -87,9 +88,14 @@ def code(
         time_limit_s: CPU seconds per test, unless the reference sets ``time_limit_s``.
         memory_mb: address space per process, unless the reference sets ``memory_mb``.
         float_tol: tolerance for stdout tokens, and JSON expected values, written as floats.
+        sandbox: ``isolated`` (default) refuses to run the program where this machine lacks a
+            protection (see docs/sandbox.md); ``trusted-code-only`` runs it with whatever
+            isolation there is, for code you trust. ``info["sandbox"]`` records the level and
+            any unmet requirement.
 
     Returns ``parse_error`` with no python block, ``invalid_reference`` for tests that cannot
-    be used, ``error`` only when the sandbox itself failed; ``info`` has one verdict per test.
+    be used, ``refused`` (nothing ran) where the sandbox lacks a protection its level needs,
+    ``error`` only when the sandbox itself failed; ``info`` has one verdict per test.
     """
     try:
         problem = parse_reference(sample.reference)
@@ -101,13 +107,16 @@ def code(
     limits = SandboxLimits(
         time_limit_s=problem.time_limit_s or time_limit_s, memory_mb=problem.memory_mb or memory_mb
     )
-    box = default_sandbox()
+    box = default_sandbox(sandbox)
     try:
+        provenance = box.provenance()
         verdicts = grade(
             program, problem, box, limits, float_tol=float_tol, stop_on_failure=mode != "fraction"
         )
     except ReferenceProblem as exc:
         return Score.fail("invalid_reference", str(exc))
+    except SandboxRefused as exc:
+        return Score.fail("refused", str(exc), sandbox=box.provenance())
     except SandboxError as exc:
         return Score.fail("error", f"sandbox failed: {exc}")
     failed = [v for v in verdicts if v.verdict == "sandbox_error"]
@@ -130,6 +139,7 @@ def code(
         "passed": passed,
         "cpu_s": round(sum(v.cpu_s for v in verdicts), 4),
         "protections": box.protections.as_dict()["active"],
+        "sandbox": provenance,
     }
     if first is not None:
         info["first_failure"] = {

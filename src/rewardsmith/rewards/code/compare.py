@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Final
 
-__all__ = ["CHECKERS", "register_checker", "tokens_match", "values_equal"]
+__all__ = ["CHECKERS", "as_real", "register_checker", "tokens_match", "values_equal"]
 
 _TOKEN: Final = re.compile(r"\S+")
 _FLOAT_TOKEN: Final = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
@@ -68,7 +70,9 @@ def values_equal(
     """Compare a returned value with the expected one by value and type.
 
     ``bool`` never equals ``int``; ``int`` and ``float`` compare by value (as Python does), with
-    tolerance ``float_tol`` when the expected value is a float; NaN equals nothing. With
+    tolerance ``float_tol`` when the expected value is a float; a returned ``Fraction`` or
+    ``Decimal`` compares by value like them (exactly, or within the tolerance against a float);
+    NaN equals nothing. With
     ``json_sequences`` (expected values that came from JSON, which has no tuples) a list and a
     tuple with equal items are equal.
 
@@ -79,6 +83,13 @@ def values_equal(
     te, tg = type(expected), type(got)
     if te is bool or tg is bool:
         return te is tg and got == expected
+    if (te is float or te is int) and (tg is Fraction or tg is Decimal):
+        if te is float and float_tol > 0:
+            number = as_real(got)
+            return number is not None and abs(number - expected) <= float_tol * max(
+                1.0, abs(expected)
+            )
+        return bool(got == expected)  # exact: Fraction(1, 2) == 0.5, Decimal("3") == 3
     if te is float or te is int:
         if tg is not int and tg is not float:
             return False
@@ -102,6 +113,22 @@ def values_equal(
     if te in (set, frozenset):
         return tg in (set, frozenset) and got == expected
     return tg is te and bool(got == expected)
+
+
+def as_real(value: Any) -> float | None:
+    """A finite float for an ``int``, ``float``, ``Fraction`` or ``Decimal``; else None.
+
+    Example:
+        >>> as_real(Fraction(1, 4)), as_real(True), as_real(float("nan"))
+        (0.25, None, None)
+    """
+    if type(value) not in (int, float, Fraction, Decimal):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, ArithmeticError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _clip(text: str, limit: int = 40) -> str:

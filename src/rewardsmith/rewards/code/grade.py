@@ -9,7 +9,7 @@ import time
 from typing import Any, Final, Literal
 
 from rewardsmith.rewards.code.asserts import CallCase
-from rewardsmith.rewards.code.compare import CHECKERS, tokens_match, values_equal
+from rewardsmith.rewards.code.compare import CHECKERS, as_real, tokens_match, values_equal
 from rewardsmith.rewards.code.reference import Problem, StdioCase
 from rewardsmith.sandbox import CallResult, CallSession, RunResult, Sandbox, SandboxLimits
 from rewardsmith.sandbox._wire import WireError
@@ -104,6 +104,8 @@ def _judge_call(
         return _failed_run(run)
     if answer.outcome == "time_limit" or run.outcome == "time_limit":
         return TestVerdict("time_limit", answer.error, run.cpu_s)
+    if answer.outcome == "output_limit":
+        return TestVerdict("output_limit", answer.error, run.cpu_s)
     if answer.outcome == "runtime_error":
         verdict: Verdict = (
             "memory_limit" if answer.error.startswith("MemoryError") else "runtime_error"
@@ -131,7 +133,8 @@ def _satisfies(value: Any, case: CallCase, float_tol: float) -> bool:
             type(value) is type(case.expected) and value == case.expected
         )
     if case.compare == "close":
-        if type(value) not in (int, float) or not math.isfinite(value):
+        value = as_real(value)
+        if value is None:
             return False
         if case.tol < 0:
             return math.isclose(value, case.expected)
@@ -223,8 +226,8 @@ def _residual(program: str, problem: Problem, box: Sandbox, limits: SandboxLimit
 
 
 def _call_failure(result: CallResult) -> TestVerdict:
-    if result.outcome == "time_limit":
-        return TestVerdict("time_limit", result.error)
+    if result.outcome in ("time_limit", "output_limit"):
+        return TestVerdict(result.outcome, result.error)
     if result.outcome == "runtime_error":
         verdict: Verdict = (
             "memory_limit" if result.error.startswith("MemoryError") else "runtime_error"

@@ -251,6 +251,8 @@ def sql_execution(
         float_digits=float_digits,
         isolation=isolation,
     )
+    if predicted.refused:
+        return Score.fail("refused", predicted.error or "the sandbox refused to run the query")
     if predicted.failed_to_run:
         return Score.fail("error", f"the predicted query could not be run: {predicted.error}")
     components = {

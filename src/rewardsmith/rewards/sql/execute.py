@@ -125,6 +125,7 @@ class QueryResult:
     timed_out: bool = False
     truncated: bool = False
     failed_to_run: bool = False  # our side failed (sandbox, database), not the query
+    refused: bool = False  # the sandbox lacks a protection it requires: the query never ran
 
 
 # -- building databases from schema + rows ------------------------------------------------------
@@ -362,7 +363,7 @@ def _guard_source() -> str:
 def _run_sqlite_sandboxed(
     database: Database, sql: str, timeout_s: float, max_rows: int, digits: int
 ) -> QueryResult:
-    from rewardsmith.sandbox import SandboxError, SandboxLimits, default_sandbox
+    from rewardsmith.sandbox import SandboxError, SandboxLimits, SandboxRefused, default_sandbox
 
     try:
         image = _sqlite_image_of(database)
@@ -379,6 +380,10 @@ def _run_sqlite_sandboxed(
         run = default_sandbox().run_script(
             _guard_source(), stdin=header.encode() + b"\n" + image, limits=limits
         )
+    except SandboxRefused as exc:
+        # Fail closed; a SQLite query can instead run in the worker under the read-only guards.
+        why = f'{exc} For SQL, isolation = "worker" runs SQLite in the worker instead.'
+        return QueryResult(error=why, failed_to_run=True, refused=True)
     except SandboxError as exc:
         return QueryResult(error=f"the sandbox failed: {exc}", failed_to_run=True)
     if run.outcome == "time_limit":
