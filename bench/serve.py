@@ -13,7 +13,10 @@ Prints, from one run on this machine:
 
 The load generator is a minimal keep-alive HTTP/1.1 client on asyncio streams, so that the
 client's own cost (it shares the 2 cores with the server) stays small next to the server's.
-Every request carries distinct rows, so the engine's cache never answers for the server.
+Warm server, cold cache: the server and its workers are started and warmed up first, but every
+row of every phase (warm-up included) has content of its own, so the engine's cache (keyed by
+completion and reference) cannot answer; each line prints the cache hits of its timed phase,
+read from the server's /metrics (and from the engine in-process), which must be 0.
 """
 
 from __future__ import annotations
@@ -72,13 +75,15 @@ async def _one_client(port: int, requests: list[bytes], latencies: list[float]) 
 
 
 async def _load(
-    port: int, batch: int, clients: int, requests_per_client: int
+    port: int, batch: int, clients: int, requests_per_client: int, phase: str
 ) -> tuple[float, list[float]]:
     bodies = [
         [
             _request(
                 "/v1/score",
-                msgspec.json.encode({"samples": _rows(batch, f"c{c}r{r}b{batch}n{clients}")}),
+                msgspec.json.encode(
+                    {"samples": _rows(batch, f"{phase}c{c}r{r}b{batch}n{clients}")}
+                ),
             )
             for r in range(requests_per_client)
         ]
@@ -94,15 +99,33 @@ async def _load(
 _calls = iter(range(1_000_000))
 
 
-def _in_process(engine: Engine, batch: int, total_rows: int) -> float:
+def _engine_cache_hits(engine: Engine) -> int:
+    cache = getattr(engine, "cache", None)
+    return int(getattr(cache, "hits", 0) or 0)
+
+
+def _in_process(engine: Engine, batch: int, total_rows: int) -> tuple[float, int]:
+    """Rows/s of `Engine.score` on fresh rows, and the cache hits of the timed phase."""
     spec = load_spec(SPEC)
     call = next(_calls)  # fresh rows every call: the engine's cache must not answer
     batches = [_rows(batch, f"local{call}i{i}b{batch}") for i in range(max(1, total_rows // batch))]
-    engine.score(batches[0], spec)  # warm
+    engine.score(_rows(batch, f"localwarm{call}b{batch}"), spec)  # warm, on rows of its own
+    hits = _engine_cache_hits(engine)
     start = time.perf_counter()
     for rows in batches:
         engine.score(rows, spec)
-    return len(batches) * batch / (time.perf_counter() - start)
+    rate = len(batches) * batch / (time.perf_counter() - start)
+    return rate, _engine_cache_hits(engine) - hits
+
+
+def _server_cache_hits(port: int) -> int:
+    """``rewardsmith_cache_hits_total`` from the server's /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    match = re.search(r"^rewardsmith_cache_hits_total(?:\{[^}]*\})? (\S+)$", text, re.MULTILINE)
+    return int(float(match.group(1))) if match else 0
 
 
 def _start_server(log_dir: str, log: bool = True) -> tuple[subprocess.Popen[str], int]:
@@ -160,24 +183,31 @@ def bench_server(quick: bool) -> None:
     ]
     header = (
         f"{'batch':>5} {'clients':>7} {'log':>4} {'requests':>8} {'rows/s':>10} {'p50 ms':>8} "
-        f"{'p99 ms':>8} {'in-proc rows/s':>14} {'ratio':>6}"
+        f"{'p99 ms':>8} {'in-proc rows/s':>14} {'ratio':>6} {'cache hits':>10}"
     )
     print(f"\nserver vs in-process, spec {SPEC!r} (inline), loopback, {os.cpu_count()} cores")
+    print("warm server and engine, cold cache: every timed row is new (cache hits: server + in-process)")
     print(header)
     with Engine(1) as engine, tempfile.TemporaryDirectory() as log_dir:
         for log in (True, False):
             proc, port = _start_server(log_dir, log)
             try:
-                asyncio.run(_load(port, 256, 16, 5))  # warm up (20k rows, a first log flush)
+                # Warm up (20k rows, a first log flush) on rows no timed phase repeats.
+                asyncio.run(_load(port, 256, 16, 5, f"warm{log}"))
                 time.sleep(1.2)
                 for batch, clients, per_client in plan if log else plan[-2:]:
                     # In-process right before each row: the machine's load drifts.
-                    local = _in_process(engine, batch, int(20_000 * scale))
-                    rate, latencies = asyncio.run(_load(port, batch, clients, per_client))
+                    local, local_hits = _in_process(engine, batch, int(20_000 * scale))
+                    hits = _server_cache_hits(port)
+                    rate, latencies = asyncio.run(
+                        _load(port, batch, clients, per_client, f"timed{log}")
+                    )
+                    hits = _server_cache_hits(port) - hits + local_hits
                     print(
                         f"{batch:>5} {clients:>7} {'on' if log else 'off':>4} {len(latencies):>8} "
                         f"{rate:>10,.0f} {1000 * statistics.median(latencies):>8.2f} "
-                        f"{1000 * _pct(latencies, 0.99):>8.2f} {local:>14,.0f} {rate / local:>6.2f}"
+                        f"{1000 * _pct(latencies, 0.99):>8.2f} {local:>14,.0f} {rate / local:>6.2f} "
+                        f"{hits:>10}"
                     )
             finally:
                 proc.send_signal(signal.SIGTERM)
@@ -232,7 +262,8 @@ def bench_ray(quick: bool) -> None:
     local_ms = 1000 * statistics.median(local_times)
     ray_ms = 1000 * statistics.median(ray_times)
     print(
-        f"\nRay backend (ray.init(num_cpus=2), 2 actors), batches of 256 rows, median of {repeats}"
+        f"\nRay backend (ray.init(num_cpus=2), 2 actors), batches of 256 rows, median of {repeats}; "
+        "actors started and warmed up first, cold caches: every batch has rows of its own"
     )
     print(
         f"{'ray.init s':>10} {'actors start s':>14} {'local ms/batch':>14} {'ray ms/batch':>12} {'overhead ms/batch':>17}"
