@@ -111,7 +111,7 @@ def score(
     finally:
         if engine is not None:
             engine.close()
-    _print_summary(summary)
+    _print_summary(summary, _run_usage(log_dir, summary.get("run_id")))
 
 
 @app.command()
@@ -270,7 +270,7 @@ def show(
     console.print(
         f"input {manifest.get('input')}\noutput {manifest.get('output')}", highlight=False
     )
-    _print_summary(summary)
+    _print_summary(summary, _run_usage(log_dir, found.id))
 
 
 @app.command()
@@ -304,7 +304,18 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _run_usage(log_dir: Path | None, run_id: str | None) -> dict[str, Any] | None:
+    """Judge calls, tokens and cost logged in a run (each real request once), or None."""
+    if run_id is None:
+        return None
+    from rewardsmith.audit.logged import run_usage
+    from rewardsmith.io.runlog import RunLog
+
+    log = RunLog(log_dir)
+    return run_usage(log, log.open(run_id))
+
+
+def _print_summary(summary: dict[str, Any], usage: dict[str, Any] | None = None) -> None:
     mean = summary.get("mean_reward")
     table = Table(title=f"{summary['rows']} rows, {summary['scored']} with a reward")
     table.add_column("metric")
@@ -315,6 +326,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for status, count in summary["status_counts"].items():
         if count or status == "ok":
             table.add_row(f"status {status}", str(count))
+    if usage is not None:
+        table.add_row("judge calls (failed)", f"{usage['calls']} ({usage['failed_calls']})")
+        table.add_row("judge cache hits", str(usage["cached_calls"]))
+        table.add_row(
+            "judge tokens in / out", f"{usage['prompt_tokens']} / {usage['completion_tokens']}"
+        )
+        table.add_row("judge cost (USD)", f"{usage['cost_usd']:.6f}")
     console.print(table)
     for key in ("output", "run_id", "resumed_rows"):
         if summary.get(key) is not None:

@@ -205,3 +205,15 @@ def test_monitor_reads_a_run_that_is_still_being_written(tmp_path: Path) -> None
         assert any(w.check == "rising failures" for w in report.warnings)
     finally:
         run.close()
+
+
+def test_component_means_and_length_per_step() -> None:
+    data = _rows()
+    report = monitor_rows(data, MonitorConfig())
+    assert "mean_length" not in report.series  # no input file, no lengths
+    # step 0: fmt 1, 1, 0, 1; step 1: rows without components are left out of the mean.
+    assert [m["fmt"] for m in report.series["component_means"]] == [0.75, 1.0]
+    assert [m["verifier"] for m in report.series["component_means"]] == [0.5, 0.0]
+    data.lengths = [10, 10, 10, 10, 100, 200, 300, 400]
+    lengths = monitor_rows(data, MonitorConfig()).series["mean_length"]
+    assert lengths == [10.0, 250.0]

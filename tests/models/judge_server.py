@@ -13,7 +13,7 @@ fixed rules, so every test knows the verdict in advance:
 Markers in the response select failures: ``SLOW`` (sleeps ``slow_s``), ``FAIL500`` (HTTP 500),
 ``FLAKY`` (500 on the first request of that body, then normal), ``GARBAGE`` (a reply with no
 verdict), ``REFUSE`` (refusal wording), ``REFUSALFIELD`` (the API's ``refusal`` field),
-``NOTJSON`` (a 200 whose body is not JSON). Every request is counted and kept.
+``NOTJSON`` (a 200 whose body is not JSON), ``OUTOFRANGE`` (a rating of 12 on the 1-10 scale). Every request is counted and kept.
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ class JudgeServer(ChatServer):
             text, refusal = "", "I can't assist with that request."
         elif "REFUSE" in every:
             text = "I'm sorry, but I can't help with evaluating this."
+        elif "OUTOFRANGE" in every:
+            text = "Exceptional. [[12]]"
         elif "GARBAGE" in every:
             text = "The response has some merits and some flaws; overall it is fine-ish."
         elif a is not None and b is not None:

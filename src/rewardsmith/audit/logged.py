@@ -2,11 +2,13 @@
 
 Rows come in input order (the newest write of each position wins after a resume), with each
 row's reward, status and components, and, when the run's input file is still readable, the
-completions' lengths and the rows' ``step`` field.
+completions' lengths and the rows' ``step`` field, and the judge calls, tokens and cost of the
+run (each real request once: see `rewardsmith.models.judge.budget.usage_totals`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 from rewardsmith.core.errors import InputError
 from rewardsmith.core.sample import Sample, SampleError
 
-__all__ = ["LoggedScores", "load_run"]
+__all__ = ["LoggedScores", "load_run", "run_usage"]
 
 
 @dataclass
@@ -30,6 +32,23 @@ class LoggedScores:
     term_rewards: dict[str, str]
     """term name -> reward name, from the manifest."""
     weights: dict[str, float]
+    judge_usage: dict[str, Any] | None = None
+    """Judge calls, failed calls, tokens and cost of the run; None when no term called one."""
+
+
+def run_usage(log: Any, run: Any) -> dict[str, Any] | None:
+    """The judge calls, tokens and cost logged in a run, each real request counted once.
+
+    Every write of a row counts (a resumed run's rows were paid for), but a copied score (the
+    engine's cache) carries the same usage id and is skipped.
+    """
+    from rewardsmith.models.judge.budget import usage_totals
+
+    connection = log.connect(run)
+    infos = connection.execute(
+        "SELECT info FROM scores WHERE info LIKE '%\"usage\"%' ORDER BY row_index"
+    ).fetchall()
+    return usage_totals(json.loads(info) for (info,) in infos)
 
 
 def load_run(log: Any, run: Any, input_path: str | Path | None = None) -> LoggedScores:
@@ -71,6 +90,7 @@ def load_run(log: Any, run: Any, input_path: str | Path | None = None) -> Logged
         steps=steps,
         term_rewards=term_rewards,
         weights=weights,
+        judge_usage=run_usage(log, run),
     )
 
 

@@ -133,6 +133,14 @@ def monitor_rows(data: LoggedScores, config: MonitorConfig) -> MonitorReport:
     _failures(data, config, slices, metrics, series, warnings)
     _drift(data, config, slices, labels, metrics, series, warnings)
     series["mean_reward"] = [_mean([data.rewards[i] for i in s]) for s in slices]
+    names = sorted({name for components in data.components for name in components})
+    series["component_means"] = [
+        {name: _mean([data.components[i].get(name) for i in s]) for name in names} for s in slices
+    ]
+    if data.lengths is not None:
+        lengths = data.lengths
+        # A length hack shows first as completions growing step after step.
+        series["mean_length"] = [_mean([float(lengths[i]) for i in s]) for s in slices]
     return MonitorReport(len(data.ids), metrics, series, warnings)
 
 

@@ -94,8 +94,35 @@ def build_report(
                 ]
             ],
         ),
-        "<h2>Hacking monitors</h2>",
     ]
+    if data.judge_usage is not None:
+        used = data.judge_usage
+        out.append("<h2>Judge cost</h2>")
+        out.append(
+            _table(
+                [
+                    "judge calls",
+                    "failed calls",
+                    "cache hits",
+                    "prompt tokens",
+                    "completion tokens",
+                    "cost (USD)",
+                    "rows that called",
+                ],
+                [
+                    [
+                        used["calls"],
+                        used["failed_calls"],
+                        used["cached_calls"],
+                        used["prompt_tokens"],
+                        used["completion_tokens"],
+                        used["cost_usd"],
+                        used["rows"],
+                    ]
+                ],
+            )
+        )
+    out.append("<h2>Hacking monitors</h2>")
     if monitor.warnings:
         for warning in monitor.warnings:
             example = ", ".join(str(row.get("id")) for row in warning.rows)
@@ -178,6 +205,54 @@ def build_report(
             )
         )
     )
+    per_step = monitor.series.get("component_means", [])
+    component_names = sorted({name for means_at in per_step for name in means_at})[:8]
+    if component_names:
+        out.append(
+            _card(
+                plot(
+                    [
+                        Series(
+                            name,
+                            [
+                                float(s)
+                                for s, m in zip(steps, per_step, strict=True)
+                                if m.get(name) is not None
+                            ],
+                            [m[name] for m in per_step if m.get(name) is not None],
+                        )
+                        for name in component_names
+                    ],
+                    title="Component means per step",
+                    xlabel="step",
+                    integer_x=True,
+                    ylabel="mean",
+                )
+            )
+        )
+    lengths = monitor.series.get("mean_length")
+    if lengths is not None:
+        out.append(
+            _card(
+                plot(
+                    [
+                        Series(
+                            "mean completion length",
+                            [
+                                float(s)
+                                for s, m in zip(steps, lengths, strict=True)
+                                if m is not None
+                            ],
+                            [m for m in lengths if m is not None],
+                        )
+                    ],
+                    title="Completion length per step",
+                    xlabel="step",
+                    integer_x=True,
+                    ylabel="characters",
+                )
+            )
+        )
     if "format_only_rate" in monitor.series:
         out.append(
             _card(

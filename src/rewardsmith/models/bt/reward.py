@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from rewardsmith.core.policy import GRADER_FAULT
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -140,6 +141,7 @@ async def rm_reward(
     cache: str | None = None,
     device: str = "cpu",
     batch_size: PositiveInt = 64,
+    timeout_s: float = 300.0,
 ) -> Score:
     """The reward a trained Bradley-Terry model gives the completion (a real number, no range).
 
@@ -154,6 +156,9 @@ async def rm_reward(
         cache: embedding cache file (default ``$REWARDSMITH_HOME/cache/embeddings.sqlite``).
         device: torch device.
         batch_size: most rows per forward pass.
+        timeout_s: the engine's limit for the row; at 90% of it the row ends as a ``timeout``
+            marked as the grader's (``info["fault"] = "grader"``, masked by default): a slow
+            model is not the policy's fault.
 
     Returns:
         ``ok`` with the pooled reward; with k > 1 heads, components ``head_0`` ... and
@@ -171,7 +176,15 @@ async def rm_reward(
         ('io', ('prompt', 'completion'))
     """
     batcher = _batcher(str(model), cache, device, int(batch_size))
-    heads = await batcher.submit(conversation_text(sample.prompt), sample.completion_text)
+    limit = 0.9 * timeout_s
+    try:
+        heads = await asyncio.wait_for(
+            batcher.submit(conversation_text(sample.prompt), sample.completion_text), limit
+        )
+    except TimeoutError:
+        return Score.fail(
+            "timeout", f"the reward model gave no score within {limit:.3g}s", fault=GRADER_FAULT
+        )
     values = [float(v) for v in heads]
     if len(values) == 1:
         return Score(value=values[0])

@@ -5,8 +5,13 @@ term's ``budget`` param (the term name by default), shared by all rows of the pr
 limit is reached, further rows are not sent: they get ``status="error"`` with the reason
 "judge budget exhausted" and ``info["budget_exhausted"] = True`` (``error`` is never cached, so a
 later run with a fresh budget scores them). A call reserves its place before it is sent, so
-``max_calls`` is never exceeded; token and cost limits are known only after a reply, so calls
-in flight when one is crossed still finish (an overshoot of at most ``concurrency`` calls).
+``max_calls`` is never exceeded; a failed attempt (HTTP error, timeout) keeps its place and
+counts as a call and a failed call, so retries spend the budget too. Token and cost limits are
+known only after a reply, so calls in flight when one is crossed still finish (an overshoot of
+at most ``concurrency`` calls). A reply from the SQLite reply cache is a ``cached_call``: free.
+
+`usage_totals` adds up the ``info["usage"]`` of scored rows (a run log, a batch), counting each
+usage ``id`` once: the engine's cache and deduplication copy a score, usage included.
 
 Example:
     >>> ledger = Ledger("demo", max_calls=1)
@@ -21,9 +26,10 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["Ledger", "ledger", "reset", "usage"]
+__all__ = ["Ledger", "ledger", "reset", "usage", "usage_totals"]
 
 
 class Ledger:
@@ -39,7 +45,8 @@ class Ledger:
     ) -> None:
         self.name = name
         self.max_calls, self.max_tokens, self.max_usd = max_calls, max_tokens, max_usd
-        self.calls = self.cached_calls = self.prompt_tokens = self.completion_tokens = 0
+        self.calls = self.failed_calls = self.cached_calls = 0
+        self.prompt_tokens = self.completion_tokens = 0
         self.cost_usd = 0.0
         self.in_flight = 0
         self._lock = threading.Lock()
@@ -62,9 +69,16 @@ class Ledger:
             return reason
 
     def release(self) -> None:
-        """Give back a reservation whose call produced no reply (an HTTP error, a timeout)."""
+        """Give back a reservation whose request was never sent."""
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
+
+    def fail(self) -> None:
+        """Close a reservation whose request got no reply: a call and a failed call."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            self.calls += 1
+            self.failed_calls += 1
 
     def exhausted(self) -> str | None:
         """The reason no more calls may be made, or None."""
@@ -110,6 +124,7 @@ class Ledger:
         with self._lock:
             return {
                 "calls": self.calls,
+                "failed_calls": self.failed_calls,
                 "cached_calls": self.cached_calls,
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
@@ -145,6 +160,51 @@ def usage(name: str | None = None) -> dict[str, Any]:
         return {}
     snaps = {key: value.snapshot() for key, value in chosen.items()}
     return snaps[name] if name is not None else snaps
+
+
+_USAGE_KEYS = ("calls", "failed_calls", "cached_calls", "prompt_tokens", "completion_tokens")
+
+
+def usage_totals(infos: Iterable[Any]) -> dict[str, Any] | None:
+    """Judge calls, tokens and cost summed over scores' ``info`` dicts; None when there is none.
+
+    Walks each info (a row's ``{"terms": {name: {"info": ...}}}`` as well as a term's own
+    info) for ``usage`` dicts; one with an ``id`` already seen is a copy and is skipped.
+
+    Example:
+        >>> row = {"terms": {"j": {"info": {"usage": {"id": "a1", "calls": 2, "cost_usd": 0.5}}}}}
+        >>> usage_totals([row, row, {"usage": {"id": "b2", "calls": 1, "failed_calls": 1}}])
+        {'calls': 3, 'failed_calls': 1, 'cached_calls': 0, 'prompt_tokens': 0, 'completion_tokens': 0, 'cost_usd': 0.5, 'rows': 2}
+    """
+    totals: dict[str, Any] = dict.fromkeys(_USAGE_KEYS, 0)
+    totals["cost_usd"] = 0.0
+    seen: set[str] = set()
+    rows = 0
+    for info in infos:
+        found = list(_usages(info))
+        fresh = [u for u in found if u.get("id") is None or str(u["id"]) not in seen]
+        seen.update(str(u["id"]) for u in found if u.get("id") is not None)
+        for used in fresh:
+            for key in _USAGE_KEYS:
+                totals[key] += int(used.get(key) or 0)
+            totals["cost_usd"] += float(used.get("cost_usd") or 0.0)
+        rows += bool(fresh)
+    if not seen and rows == 0:
+        return None
+    totals["cost_usd"] = round(totals["cost_usd"], 8)
+    totals["rows"] = rows
+    return totals
+
+
+def _usages(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if not isinstance(node, dict) or depth > 6:
+        return
+    used = node.get("usage")
+    if isinstance(used, dict) and "calls" in used:
+        yield used
+    for key, value in node.items():
+        if key != "usage" and isinstance(value, dict):
+            yield from _usages(value, depth + 1)
 
 
 def reset(name: str | None = None) -> None:

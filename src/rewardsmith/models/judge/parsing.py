@@ -23,9 +23,18 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["ScoreRule", "is_refusal", "parse_choice", "parse_score", "parse_yes_no"]
+__all__ = [
+    "OutOfRange",
+    "ScoreRule",
+    "is_refusal",
+    "parse_choice",
+    "parse_score",
+    "parse_yes_no",
+    "read_score",
+]
 
 ScoreRule = Literal["auto", "brackets", "tag", "label", "json", "last_number"]
 
@@ -60,13 +69,45 @@ def _json_objects(text: str) -> list[dict[str, object]]:
     return found
 
 
+@dataclass(frozen=True)
+class OutOfRange:
+    """A score verdict the judge gave outside the scale: not a verdict, but not silence either."""
+
+    value: float
+    low: float
+    high: float
+
+
+def read_score(
+    text: str, low: float, high: float, rule: ScoreRule = "auto"
+) -> float | OutOfRange | None:
+    """Like `parse_score`, but a verdict outside ``[low, high]`` comes back as `OutOfRange`.
+
+    Example:
+        >>> read_score("Score: 12", 1, 10)
+        OutOfRange(value=12.0, low=1, high=10)
+        >>> read_score("[[3]]", 1, 10), read_score("no idea", 1, 10)
+        (3.0, None)
+    """
+    value = _last_score(text, rule)
+    if value is None or low <= value <= high:
+        return value
+    return OutOfRange(value, low, high)
+
+
 def parse_score(text: str, low: float, high: float, rule: ScoreRule = "auto") -> float | None:
     """The last score verdict in ``text`` within ``[low, high]``; None when there is none.
 
     ``auto`` tries ``[[x]]``, ``<score>x</score>``, a ``Score: x`` line and a JSON object with a
     ``score`` key, in that order. A verdict outside the range is None (a judge that answers 12
-    on a 1-10 scale did not follow the instructions; clipping would hide it).
+    on a 1-10 scale did not follow the instructions; clipping would hide it); `read_score`
+    tells it apart from no verdict.
     """
+    value = _last_score(text, rule)
+    return value if value is not None and low <= value <= high else None
+
+
+def _last_score(text: str, rule: ScoreRule) -> float | None:
     rules = ["brackets", "tag", "label", "json"] if rule == "auto" else [rule]
     for name in rules:
         value: float | None = None
@@ -81,7 +122,7 @@ def parse_score(text: str, low: float, high: float, rule: ScoreRule = "auto") ->
             if matches:
                 value = float(matches[-1])
         if value is not None:
-            return value if low <= value <= high else None
+            return value
     return None
 
 

@@ -4,8 +4,10 @@ Three modes: ``pointwise`` (a score on a scale, normalised to [0, 1] by default)
 (is the answer equivalent to the reference? 1 or 0) and ``pairwise`` (the completion against the
 reference answer as a baseline, both orders: 1 win, 0.5 tie, 0 loss). Guards catch non-answers
 before any call (`rewardsmith.models.judge.guards`). Statuses: ``refused`` when the judge refuses,
-``parse_error`` when its reply has no verdict, ``timeout``/``error`` from the engine when the
-server is slow or failing after retries, ``error`` when the budget is spent; never 0.
+``parse_error`` when its reply has no verdict, ``timeout`` when it has not answered within 90% of
+``timeout_s``, ``error`` when the server keeps failing after the engine's retries or the budget
+is spent; never 0. These are the grader's failures, not the policy's: the judge's own carry
+``info["fault"] = "grader"`` and the spec's ``on_status.grader_failure`` (``mask``) applies.
 
 Example spec term::
 
@@ -24,10 +26,10 @@ from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.models.bt.data import conversation_text
-from rewardsmith.models.judge.calls import BaseUrl, JudgeSettings, RowUsage, ask
+from rewardsmith.models.judge.calls import BaseUrl, JudgeSettings, RowUsage, ask, before_deadline
 from rewardsmith.models.judge.guards import GUARDS, Guard, guard_score
 from rewardsmith.models.judge.pairwise import compare
-from rewardsmith.models.judge.parsing import ScoreRule, parse_score, parse_yes_no
+from rewardsmith.models.judge.parsing import ScoreRule, parse_yes_no, read_score
 from rewardsmith.models.judge.prompts import SYSTEM, TEMPLATES, check_template, render
 from rewardsmith.rewards.params import CheckedParam, PositiveInt
 
@@ -90,6 +92,7 @@ async def judge(
     price_out: float = 0.0,
     cache_path: str | None = None,
     extra_body: dict[str, Any] | None = None,
+    timeout_s: float = 120.0,
 ) -> Score:
     """An LLM judge's verdict on the completion.
 
@@ -122,6 +125,8 @@ async def judge(
         price_out: USD per million completion tokens.
         cache_path: a SQLite file caching replies by request hash across runs.
         extra_body: extra JSON fields of the request (e.g. ``{"seed": 0}``).
+        timeout_s: the engine's limit for the row; the judge gives up at 90% of it with a
+            ``timeout`` marked as the grader's.
 
     Returns:
         ``ok`` with the value; ``info["usage"]`` (calls, tokens, cost of this row) and the
@@ -160,9 +165,40 @@ async def judge(
     reference = sample.reference
     if mode in ("reference", "pairwise") and (reference is None or str(reference).strip() == ""):
         return Score.fail("invalid_reference", f"mode {mode!r} needs a reference answer")
+    if mode == "pointwise" and not low < high:
+        return Score.fail("error", f"low ({low}) must be below high ({high})")
+    verdict = _verdict(
+        settings,
+        mode,
+        template,
+        prompt,
+        completion,
+        reference,
+        low,
+        high,
+        parse_rule,
+        normalize,
+        swap,
+        usage,
+    )
+    return await before_deadline(verdict, timeout_s, usage)
+
+
+async def _verdict(
+    settings: JudgeSettings,
+    mode: Mode,
+    template: str | None,
+    prompt: str,
+    completion: str,
+    reference: Any,
+    low: float,
+    high: float,
+    parse_rule: ScoreRule,
+    normalize: bool,
+    swap: bool,
+    usage: RowUsage,
+) -> Score:
     if mode == "pointwise":
-        if not low < high:
-            return Score.fail("error", f"low ({low}) must be below high ({high})")
         text = render(
             template or TEMPLATES["pointwise"],
             prompt=prompt,
@@ -172,7 +208,7 @@ async def judge(
             high=f"{high:g}",
         )
         verdict = await ask(
-            settings, text, lambda reply: parse_score(reply, low, high, parse_rule), usage
+            settings, text, lambda reply: read_score(reply, low, high, parse_rule), usage
         )
         if isinstance(verdict, Score):
             return verdict

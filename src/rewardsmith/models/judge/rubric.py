@@ -31,7 +31,7 @@ from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.models.bt.data import conversation_text
-from rewardsmith.models.judge.calls import BaseUrl, JudgeSettings, RowUsage, ask
+from rewardsmith.models.judge.calls import BaseUrl, JudgeSettings, RowUsage, ask, before_deadline
 from rewardsmith.models.judge.guards import GUARDS, Guard, guard_score
 from rewardsmith.models.judge.parsing import parse_yes_no
 from rewardsmith.models.judge.prompts import SYSTEM, TEMPLATES, render
@@ -188,6 +188,7 @@ async def rubric_grade(
     price_out: float = 0.0,
     cache_path: str | None = None,
     extra_body: dict[str, Any] | None = None,
+    timeout_s: float = 180.0,
 ) -> Score:
     """Weighted rubric score in [0, 1]; one component per criterion.
 
@@ -212,11 +213,14 @@ async def rubric_grade(
         price_out: USD per million completion tokens.
         cache_path: SQLite reply cache across runs.
         extra_body: extra JSON fields of each request.
+        timeout_s: the engine's limit for the row; the judge gives up at 90% of it with a
+            ``timeout`` marked as the grader's.
 
     Returns:
         ``ok`` with the weighted mean and per-criterion components; ``invalid_reference`` for a
         missing or malformed rubric; the first judge failure's status (``refused``,
-        ``parse_error``, ``error``) when a judge criterion cannot be decided.
+        ``parse_error``, ``error``, ``timeout``; marked ``info["fault"] = "grader"``, masked by
+        default) when a judge criterion cannot be decided.
 
     Known failure modes:
         Soft criteria inherit every judge bias (length, tone, self-preference); write hard rules
@@ -260,6 +264,23 @@ async def rubric_grade(
     usage = RowUsage()
     prompt = conversation_text(sample.prompt)
     soft = [c for c in criteria if c.check == "judge"]
+    return await before_deadline(
+        _judged(settings, template, prompt, completion, criteria, soft, components, usage),
+        timeout_s,
+        usage,
+    )
+
+
+async def _judged(
+    settings: JudgeSettings,
+    template: str | None,
+    prompt: str,
+    completion: str,
+    criteria: list[Criterion],
+    soft: list[Criterion],
+    components: dict[str, float],
+    usage: RowUsage,
+) -> Score:
     verdicts = await asyncio.gather(
         *(
             ask(
