@@ -153,6 +153,7 @@ def instruction_following(
     mode: Literal["strict", "loose"] = "strict",
     aggregate: Literal["fraction", "all"] = "fraction",
     keywords_in_code: bool = False,
+    ifeval_compat: bool = False,
     max_chars: PositiveInt = 200_000,
 ) -> Score:
     """The share of the reference's instruction constraints that the completion follows.
@@ -167,6 +168,10 @@ def instruction_following(
         aggregate: ``fraction`` (instruction-level accuracy: followed / total) or ``all``
             (prompt-level: 1.0 only when every constraint holds, as Tülu 3's RLVR reward).
         keywords_in_code: whether required keywords count inside code blocks and inline code.
+        ifeval_compat: give the official IFEval checker's verdict where rewardsmith deliberately
+            differs (listed in docs/rewards/instructions.md): forbidden words and no-comma
+            only in ASCII, postscript markers anywhere, hedged constrained responses,
+            undetectable languages accepted, keywords counted inside code.
         max_chars: longer completions are ``refused``.
 
     Returns:
@@ -176,10 +181,10 @@ def instruction_following(
 
     Known failure modes:
         The checks are surface checks, as in IFEval: a response can satisfy every constraint and
-        ignore the task, so pair this with a quality reward. Word and sentence counts are
-        heuristics (``\\w+`` tokens; sentence ends at ``.!?`` with an abbreviation list), so
-        borderline counts can differ from IFEval's NLTK-based numbers by one. Language
-        detection is unreliable on very short texts. Loose mode forgives a chatty first line
+        ignore the task, so pair this with a quality reward. Sentences are Punkt's (as in
+        IFEval), which learned abbreviations from news text: "Plan A. Plan B." is two
+        sentences, but unusual abbreviations can merge or split them. Language detection is
+        unreliable on very short texts and on text in one case (see ``ifeval_compat``). Loose mode forgives a chatty first line
         ("Sure, here is...") but also a first line that breaks the constraint on purpose.
 
     Example:
@@ -200,7 +205,9 @@ def instruction_following(
             "refused", f"completion is {len(text)} characters, over max_chars={max_chars}"
         )
     texts = loose_variants(text) if mode == "loose" else [text]
-    context = Context(prompt=sample.prompt_text, keywords_in_code=keywords_in_code)
+    context = Context(
+        prompt=sample.prompt_text, keywords_in_code=keywords_in_code, ifeval_compat=ifeval_compat
+    )
     components: dict[str, float] = {}
     failures: list[str] = []
     for constraint in constraints:

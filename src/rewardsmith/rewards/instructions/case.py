@@ -11,8 +11,8 @@ Example:
 
 from __future__ import annotations
 
-from rewardsmith.rewards.instructions.counting import words
-from rewardsmith.rewards.instructions.language import detect_language
+from rewardsmith.rewards.instructions.counting import count_capital_words
+from rewardsmith.rewards.instructions.language import is_language
 from rewardsmith.rewards.instructions.registry import Context, Relation, Verdict, checker, compare
 from rewardsmith.rewards.params import NonNegativeInt
 
@@ -23,8 +23,12 @@ __all__ = ["capital_word_frequency", "english_capital", "english_lowercase"]
 def capital_word_frequency(
     text: str, context: Context, *, capital_frequency: NonNegativeInt, capital_relation: Relation
 ) -> Verdict:
-    """``less than`` / ``at least`` ``capital_frequency`` words written in capitals (``NASA``)."""
-    count = sum(1 for word in words(text) if word.isupper())
+    """``less than`` / ``at least`` ``capital_frequency`` words written in capitals (``NASA``).
+
+    Words are cut as IFEval's NLTK word tokenizer cuts them: ``STATE-OF-THE-ART`` and ``U.S.``
+    are one word each, ``DON'T`` is two (``DO`` + ``N'T``).
+    """
+    count = count_capital_words(text)
     followed = compare(count, capital_relation, capital_frequency)
     detail = (
         ""
@@ -41,11 +45,7 @@ def english_capital(text: str, context: Context) -> Verdict:
         return Verdict(
             False, "has lowercase letters" if any(c.islower() for c in text) else "no letters"
         )
-    language = detect_language(text)
-    return Verdict(
-        language == "en",
-        "" if language == "en" else f"detected {language or 'no language'}, not en",
-    )
+    return is_language(text, "en", context)
 
 
 @checker("change_case:english_lowercase")
@@ -55,8 +55,4 @@ def english_lowercase(text: str, context: Context) -> Verdict:
         return Verdict(
             False, "has capital letters" if any(c.isupper() for c in text) else "no letters"
         )
-    language = detect_language(text)
-    return Verdict(
-        language == "en",
-        "" if language == "en" else f"detected {language or 'no language'}, not en",
-    )
+    return is_language(text, "en", context)

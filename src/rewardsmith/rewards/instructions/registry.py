@@ -87,10 +87,13 @@ class Context:
         prompt: the prompt as text.
         keywords_in_code: whether required keywords may be found inside code (fenced blocks and
             inline code spans). Forbidden words and upper bounds always look at the whole text.
+        ifeval_compat: follow the official IFEval checker where rewardsmith deliberately
+            differs (each checker's docstring says where).
     """
 
     prompt: str = ""
     keywords_in_code: bool = False
+    ifeval_compat: bool = False
 
 
 def compare(count: int, relation: Relation, target: int) -> bool:

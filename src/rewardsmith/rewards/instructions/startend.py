@@ -17,9 +17,13 @@ __all__ = ["end_checker", "quotation"]
 
 @checker("startend:end_checker")
 def end_checker(text: str, context: Context, *, end_phrase: Phrase) -> Verdict:
-    """The response ends with the phrase exactly (any case); nothing may follow it."""
-    phrase = end_phrase.strip().casefold()
-    followed = text.strip().casefold().endswith(phrase)
+    """The response ends with the phrase exactly (any case); nothing may follow it.
+
+    Double quotes wrapping the response are ignored, as IFEval does, so a response can be
+    quoted (``startend:quotation``) and end with the phrase at the same time.
+    """
+    phrase = end_phrase.strip().lower()
+    followed = text.strip().strip('"').lower().endswith(phrase)
     return Verdict(followed, "" if followed else f"does not end with {end_phrase.strip()[:80]!r}")
 
 
