@@ -340,3 +340,17 @@ def test_vlm_clip_is_registered_with_typed_params() -> None:
     fields = found.params_model().model_fields
     assert set(fields) >= {"model", "goal", "baseline", "alpha", "image_field", "batch_size"}
     assert all(field.annotation is not typing.Any for field in fields.values())
+
+
+def test_auto_device_is_cpu_without_cuda_and_cuda_gives_the_cpu_values(tiny_clip: Path) -> None:
+    encoder = load_clip(tiny_clip)  # device="auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert encoder.device == expected
+    if not torch.cuda.is_available():
+        return
+    frames = _frames(4, seed=11)
+    on_gpu = GoalReward(encoder, "a robot kneeling", "a robot", alpha=0.5)(frames)
+    on_cpu = GoalReward(
+        load_clip(tiny_clip, device="cpu"), "a robot kneeling", "a robot", alpha=0.5
+    )(frames)
+    assert on_gpu == pytest.approx(on_cpu, abs=1e-4)
