@@ -239,3 +239,24 @@ def test_policy_learns_to_hack_a_sum_but_not_a_constrained_combination(seed: int
     # ... and the policy ends near the threshold without hacking.
     assert sum(hack[-100:]) / 100 < 0.1
     assert 0.2 < sum(proxy[-100:]) / 100 < 1.0
+
+
+def test_bundled_example_steps_its_multiplier_per_batch() -> None:
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    spec = load_spec(examples / "constrained.toml")
+    with Engine(workers=1) as engine:
+        first = rewardsmith.score(examples / "qa.jsonl", spec, engine=engine)
+        second = rewardsmith.score(examples / "qa.jsonl", spec, engine=engine)
+    assert first.constraints is not None and second.constraints is not None
+    mean = first.constraints["means"]["format"]
+    assert mean < 0.9  # the example's rows break the format often enough to violate it
+    multiplier = min(0.5 * (0.9 - mean), 5.0)
+    assert second.constraints["multipliers"]["format"] == pytest.approx(multiplier)
+    for before, after in zip(first, second, strict=True):
+        if before.value is None:
+            continue
+        fmt = after.components["format"]
+        objective = before.value  # λ = 0 on the first batch: the objective alone
+        assert after.value == pytest.approx(objective + multiplier * (fmt - 0.9))
