@@ -18,7 +18,7 @@ import sys
 
 from rewardsmith import Sample
 from rewardsmith.rewards.code import code
-from rewardsmith.sandbox import default_sandbox
+from rewardsmith.sandbox import SandboxLimits, default_sandbox
 from rewardsmith.sandbox.__main__ import main as doctor
 
 
@@ -133,6 +133,17 @@ def main() -> None:
                 sandbox=level,
             )
             out["honest"][row["id"]] = [s.status, s.value, s.reason[:3000]]
+    box = default_sandbox(level)
+    if box.refusal() is None:
+        # How many processes a fork bomb gets: RLIMIT_NPROC on a uid or user namespace of
+        # the run's own, or a pids cgroup, must hold it near the limit.
+        bomb = (
+            "import os, time\nn = 0\ntry:\n    while n < 2000:\n        if os.fork() == 0:\n"
+            "            time.sleep(3)\n            os._exit(0)\n        n += 1\n"
+            "except OSError:\n    pass\nprint(n)"
+        )
+        run = box.run_script(bomb, limits=SandboxLimits(nproc=32))
+        out["fork_bomb"] = [run.outcome, run.stdout.decode()]
     if spec["doctor"]:
         text = io.StringIO()
         with contextlib.redirect_stdout(text):

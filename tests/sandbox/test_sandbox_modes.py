@@ -101,6 +101,11 @@ def _assert_hostile_fail(out: dict) -> None:
         assert verdicts["flood_answers"] == "output_limit"
 
 
+def _assert_fork_bomb_bounded(out: dict) -> None:
+    outcome, stdout = out["fork_bomb"]
+    assert outcome == "ok" and int(stdout) <= 32, out["fork_bomb"]
+
+
 def _assert_honest_pass(out: dict) -> None:
     assert len(out["honest"]) >= 30
     for name, (status, value, reason) in out["honest"].items():
@@ -116,6 +121,8 @@ def test_isolated_level_holds_where_it_is_met(mode: str, world: Path):
     out = _drive(mode, "isolated", world, hostile_reads=True, doctor=mode == "user")
     _assert_hostile_fail(out)
     _assert_honest_pass(out)
+    if out["refusal"] is None:
+        _assert_fork_bomb_bounded(out)
     if mode == "root" and os.geteuid() == 0:
         assert out["refusal"] is None
     if mode == "user":
@@ -152,5 +159,6 @@ def test_trusted_code_only_runs_honest_programs_and_keeps_blame_and_cleanup(worl
     assert attacks["busy_loop"]["verdicts"] == ["time_limit"]
     assert attacks["memory_in_children"]["verdicts"] == ["memory_limit"]  # the watchdog
     assert attacks["flood_answers"]["verdicts"] == ["output_limit"]
+    _assert_fork_bomb_bounded(out)
     provenance = attacks["exit_forgery"]["sandbox"]
     assert provenance["level"] == "trusted-code-only" and "no network" in provenance["unmet"]

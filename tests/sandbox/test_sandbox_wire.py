@@ -78,3 +78,34 @@ def test_objects_are_refused():
 def test_malformed_encodings_are_rejected(text):
     with pytest.raises(_wire.WireError):
         _wire.loads(text)
+
+
+def test_exact_numbers_cross_by_value():
+    import decimal
+    import fractions
+
+    for value in (
+        math.factorial(2000),  # past the 4300-digit limit of int <-> str
+        -(math.factorial(3000)),
+        fractions.Fraction(-7, 3),
+        decimal.Decimal("0.1"),
+        decimal.Decimal("-1E+999999"),
+    ):
+        back = _wire.loads(_wire.dumps(value))
+        assert back == value and type(back) is type(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"q": [1, 0]}',  # zero denominator
+        '{"q": [1.5, 2]}',
+        '{"q": [{"i": "' + "f" * 20_000 + '"}, 1]}',  # gcd on huge operands: refused
+        '{"m": "not a number"}',
+        '{"i": "xyz"}',
+        '{"i": "' + "1" * 200_000 + '"}',  # over the decoded text limit
+    ],
+)
+def test_malformed_exact_numbers_are_wire_errors(text: str):
+    with pytest.raises(_wire.WireError):
+        _wire.loads(text)

@@ -145,7 +145,7 @@ def decode(data: Any, depth: int = 0) -> Any:
                     raise WireError("malformed dict item")
                 out[decode(pair[0], depth + 1)] = decode(pair[1], depth + 1)
             return out
-    except (TypeError, ArithmeticError) as exc:  # an unhashable key; an invalid decimal
+    except (TypeError, ValueError, ArithmeticError) as exc:  # unhashable key; bad number text
         raise WireError(str(exc)) from None
     raise WireError(f"unknown tag {tag!r}")
 
