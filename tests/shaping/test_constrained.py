@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pytest
 import shaping_rewards  # noqa: F401 - registers test_shaping.field
@@ -242,8 +243,6 @@ def test_policy_learns_to_hack_a_sum_but_not_a_constrained_combination(seed: int
 
 
 def test_bundled_example_steps_its_multiplier_per_batch() -> None:
-    from pathlib import Path
-
     examples = Path(__file__).resolve().parents[2] / "examples"
     spec = load_spec(examples / "constrained.toml")
     with Engine(workers=1) as engine:
@@ -260,3 +259,28 @@ def test_bundled_example_steps_its_multiplier_per_batch() -> None:
         fmt = after.components["format"]
         objective = before.value  # λ = 0 on the first batch: the objective alone
         assert after.value == pytest.approx(objective + multiplier * (fmt - 0.9))
+
+
+def test_file_scoring_logs_each_chunks_multipliers_in_the_run_log(tmp_path: Path) -> None:
+    from rewardsmith.engine.files import score_file
+    from rewardsmith.io.runlog import RunLog
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    spec = load_spec(examples / "constrained.toml")
+    with Engine(workers=1) as engine:
+        score_file(
+            examples / "qa.jsonl",
+            spec,
+            output=tmp_path / "out.jsonl",
+            chunk_size=10,
+            log_dir=tmp_path / "runs",
+            engine=engine,
+        )
+    logged = RunLog(tmp_path / "runs").latest().logged_rows()
+    used = [logged[i].score.info["multipliers"]["format"] for i in sorted(logged)]
+    assert len(used) == 20
+    # One value per chunk (chunks end on group boundaries, so their sizes vary): contiguous runs,
+    # the first scored before any update, later ones with the stepped multiplier.
+    runs = [value for i, value in enumerate(used) if i == 0 or value != used[i - 1]]
+    assert len(runs) >= 2 and len(set(runs)) == len(runs)
+    assert runs[0] == 0.0 and runs[1] > 0.0
