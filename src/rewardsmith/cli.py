@@ -76,7 +76,9 @@ def score(
     ] = None,
 ) -> None:
     """Score a JSONL or Parquet file and write the scored rows."""
-    from rewardsmith.engine.files import score_file
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from rewardsmith.engine.files import FileProgress, score_file
 
     loaded = _load(spec, reward)
     engine = None
@@ -89,18 +91,34 @@ def score(
         chunk_size = chunk_size or 16384
     elif backend != "local":
         fail(f"--backend must be 'local' or 'ray', not {backend!r}")
+    # A bar with rows/s and ETA on a terminal; nothing otherwise (the summary comes at the end).
+    bar = Progress(
+        TextColumn("scoring"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]:,.0f} rows/s"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=not errors.is_terminal,
+    )
+    task = bar.add_task("scoring", total=1.0, rows=0, rate=0.0)
+
+    def show(done: FileProgress) -> None:
+        bar.update(task, completed=done.fraction or 0.0, rows=done.rows, rate=done.rows_per_s)
+
     try:
-        summary = score_file(
-            input,
-            loaded,
-            output=output,
-            workers=workers,
-            resume=resume,
-            chunk_size=chunk_size or 512,
-            log_dir=log_dir,
-            console=console,
-            engine=engine,
-        )
+        with bar:
+            summary = score_file(
+                input,
+                loaded,
+                output=output,
+                workers=workers,
+                resume=resume,
+                chunk_size=chunk_size or 512,
+                log_dir=log_dir,
+                engine=engine,
+                progress=show,
+            )
     except KeyboardInterrupt:
         errors.print("interrupted: every row scored so far is in the run log; rerun with --resume")
         raise typer.Exit(130) from None

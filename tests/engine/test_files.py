@@ -75,3 +75,25 @@ def test_advantages_are_written_beside_rewards(tmp_path: Path) -> None:
     advantages = [row["advantage"] for row in out]
     assert advantages[0] == advantages[1] > 0 > advantages[2] == advantages[3]
     assert abs(sum(advantages)) < 1e-9  # type: ignore[arg-type]
+
+
+def test_progress_reports_rows_rate_and_eta(tmp_path: Path) -> None:
+    from rewardsmith.engine.files import FileProgress
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text(
+        "".join(json.dumps({"id": str(i), "completion": "x" * i}) + "\n" for i in range(50))
+    )
+    seen: list[FileProgress] = []
+    summary = score_file(
+        data,
+        rewardsmith.load_spec("test.inline_len"),
+        output=tmp_path / "out.jsonl",
+        chunk_size=10,
+        progress=seen.append,
+    )
+    assert [p.rows for p in seen] == [10, 20, 30, 40, 50]
+    assert seen[-1].fraction == 1.0 and seen[-1].eta_s == 0.0
+    assert all(p.rows_per_s > 0 for p in seen)
+    assert summary["rows"] == 50
+    assert [row["reward"] for row in _read(tmp_path / "out.jsonl")] == [float(i) for i in range(50)]

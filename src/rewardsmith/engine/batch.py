@@ -7,7 +7,7 @@ from typing import Any
 
 from rewardsmith.core.score import STATUSES, Score
 
-__all__ = ["ScoredBatch", "summarize"]
+__all__ = ["RunningSummary", "ScoredBatch", "summarize"]
 
 
 class ScoredBatch(list[Score]):
@@ -59,21 +59,41 @@ class ScoredBatch(list[Score]):
 
 def summarize(scores: list[Score]) -> dict[str, Any]:
     """Mean reward, per-component means and status counts of a list of scores."""
-    totals: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    values = []
-    statuses: Counter[str] = Counter()
-    for score in scores:
-        statuses[score.status] += 1
-        if score.value is not None:
-            values.append(score.value)
-        for name, value in score.components.items():
-            totals[name] = totals.get(name, 0.0) + value
-            counts[name] = counts.get(name, 0) + 1
-    return {
-        "rows": len(scores),
-        "mean_reward": sum(values) / len(values) if values else None,
-        "scored": len(values),
-        "component_means": {name: totals[name] / counts[name] for name in totals},
-        "status_counts": {status: statuses.get(status, 0) for status in STATUSES},
-    }
+    running = RunningSummary()
+    running.add(scores)
+    return running.result()
+
+
+class RunningSummary:
+    """`summarize`, fed chunk by chunk: what a file run keeps instead of every score."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._total = 0.0
+        self._scored = 0
+        self._totals: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
+        self._statuses: Counter[str] = Counter()
+
+    def add(self, scores: list[Score]) -> None:
+        totals, counts = self._totals, self._counts
+        self.rows += len(scores)
+        for score in scores:
+            self._statuses[score.status] += 1
+            if score.value is not None:
+                self._total += score.value
+                self._scored += 1
+            for name, value in score.components.items():
+                totals[name] = totals.get(name, 0.0) + value
+                counts[name] = counts.get(name, 0) + 1
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "mean_reward": self._total / self._scored if self._scored else None,
+            "scored": self._scored,
+            "component_means": {
+                name: self._totals[name] / self._counts[name] for name in self._totals
+            },
+            "status_counts": {status: self._statuses.get(status, 0) for status in STATUSES},
+        }

@@ -29,7 +29,7 @@ from rewardsmith.core.score import Score
 from rewardsmith.core.spec import ResolvedTerm, Spec, load_resolved
 from rewardsmith.engine.aio import AsyncRunner
 from rewardsmith.engine.batch import ScoredBatch
-from rewardsmith.engine.cache import ScoreCache, cache_key
+from rewardsmith.engine.cache import ScoreCache, term_keyer
 from rewardsmith.engine.pool import Job, WorkerPool
 from rewardsmith.shaping.advantages import compute_advantages
 from rewardsmith.shaping.combine import Shaper
@@ -281,7 +281,11 @@ class _Plan:
     def _plan_each(self, term: ResolvedTerm) -> None:
         reward = term.reward
         # An inline reward is cheaper than hashing the row for the cache: just run it.
-        hashed = self.cache is not None and not reward.inline
+        keyer = (
+            term_keyer(reward, term.params)
+            if self.cache is not None and not reward.inline
+            else None
+        )
         fast_path = getattr(reward, "fast_path", None) if reward.kind == "cpu" else None
         for index, row in enumerate(self.rows):
             if not isinstance(row, Sample):
@@ -293,7 +297,7 @@ class _Plan:
                 if settled is not None:
                     self.results[index][term.name] = settled
                     continue
-            key = cache_key(reward, term.params, row) if hashed else None
+            key = keyer(row) if keyer is not None else None
             if self._from_cache_or_pending(key, index, term):
                 continue
             waiter = _Waiter(term, key, [index])

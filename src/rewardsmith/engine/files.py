@@ -1,25 +1,53 @@
-"""Score a whole file: read in chunks, score, log every row, resume, write the output."""
+"""Score a whole file as a stream: read once in chunks, score, log, write as it goes.
+
+Memory holds one chunk (plus, with ``--resume``, the index of rows already logged), whatever
+the file's size. Each chunk is scored, appended to the run log (its writer thread turns rows
+into Parquet parts every ``flush_rows`` rows or second) and written to the output's temp file,
+which is renamed into place when the whole file is done. A killed run resumes from the log.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.core.spec import ResolvedTerm, Spec, resolve_terms
-from rewardsmith.engine.batch import summarize
+from rewardsmith.engine.batch import RunningSummary
 from rewardsmith.engine.engine import Engine, Row, prepare_rows
-from rewardsmith.io.readers import count_rows, file_format, iter_row_chunks
+from rewardsmith.io.readers import ChunkReader, file_format
 from rewardsmith.io.runlog import RunLog
-from rewardsmith.io.writers import output_row, write_rows
+from rewardsmith.io.writers import RowWriter, output_row
 
-__all__ = ["default_output_path", "score_file"]
+__all__ = ["FileProgress", "default_output_path", "score_file"]
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    """Where a file run stands, passed to the ``progress`` callback after every chunk."""
+
+    rows: int
+    """Rows done so far (scored or resumed)."""
+    elapsed_s: float
+    """Seconds since scoring started."""
+    fraction: float | None
+    """Share of the input read (bytes of JSONL, rows of Parquet); None for gzip input."""
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far, or None when the input size is unknown."""
+        if not self.fraction:
+            return None
+        return self.elapsed_s * (1.0 - self.fraction) / self.fraction
 
 
 def default_output_path(input_path: Path) -> Path:
@@ -43,12 +71,13 @@ def score_file(
     chunk_size: int = 512,
     log_dir: str | Path | None = None,
     engine: Engine | None = None,
-    console: Console | None = None,
+    progress: Callable[[FileProgress], None] | None = None,
 ) -> dict[str, Any]:
     """Score every row of a file, log each to the run log, and write the scored rows.
 
     With ``resume``, rows already in the newest run of this spec over this input are taken from
     the log instead of being scored again, and the run continues under the same id.
+    ``progress`` is called after every chunk with a `FileProgress` (rows/s, ETA).
 
     Returns the summary (mean reward, component means, status counts) plus ``output``,
     ``run_id`` and ``resumed_rows``.
@@ -56,6 +85,7 @@ def score_file(
     input_path = Path(input_path)
     output_path = Path(output) if output is not None else default_output_path(input_path)
     file_format(output_path)  # reject an unknown output type before any work
+    reader = ChunkReader(input_path, chunk_size)
     terms = resolve_terms(spec)
     log = RunLog(log_dir)
     run = log.latest_matching(str(input_path), spec.content_hash()) if resume else None
@@ -67,43 +97,37 @@ def score_file(
     group_sensitive = _needs_whole_groups(spec, terms)
     own_engine = engine is None
     engine = engine or Engine(workers)
-    total = count_rows(input_path)
-    scores: list[Score] = []
-    out_rows: list[dict[str, Any]] = []
+    summary = RunningSummary()
     resumed = 0
     status = "interrupted"
+    started = time.monotonic()
     try:
-        with _progress(console) as progress:
-            task = progress.add_task("scoring", total=total)
+        with RowWriter(output_path) as writer:
             offset = 0
             closed_groups: set[str] = set()
-            for chunk in _whole_groups(iter_row_chunks(input_path, chunk_size)):
+            for chunk in _whole_groups(iter(reader)):
                 prepared, ids = prepare_rows(chunk, start=offset)
                 if group_sensitive:
                     _refuse_split_groups(prepared, offset, closed_groups)
-                chunk_scores: list[Score | None] = [None] * len(prepared)
-                todo = []
-                for position, row_id in enumerate(ids):
-                    done = logged.get(offset + position)
-                    if done is not None and done.id == row_id:
-                        chunk_scores[position] = done.score
-                        resumed += 1
-                    else:
-                        todo.append(position)
-                if todo:
-                    fresh = engine.score_prepared(
-                        [prepared[p] for p in todo], [ids[p] for p in todo], spec, terms
+                scores, from_log = _score_chunk(engine, spec, terms, prepared, ids, offset, logged)
+                fresh = [p for p in range(len(prepared)) if p not in from_log]
+                if fresh:
+                    run.append(
+                        [offset + p for p in fresh],
+                        [ids[p] for p in fresh],
+                        [scores[p] for p in fresh],
                     )
-                    for position, score in zip(todo, fresh, strict=True):
-                        chunk_scores[position] = score
-                    run.append([offset + p for p in todo], [ids[p] for p in todo], fresh)
-                for row, row_id, maybe in zip(chunk, ids, chunk_scores, strict=True):
-                    assert maybe is not None  # every position was resumed or scored above
-                    scores.append(maybe)
-                    out_rows.append(output_row(row_id, maybe, row))
+                resumed += len(from_log)
+                writer.write(
+                    [
+                        output_row(row_id, score, row)
+                        for row, row_id, score in zip(chunk, ids, scores, strict=True)
+                    ]
+                )
+                summary.add(scores)
                 offset += len(chunk)
-                progress.advance(task, len(chunk))
-        write_rows(output_path, out_rows)
+                if progress is not None:
+                    progress(FileProgress(offset, time.monotonic() - started, reader.fraction))
         status = "completed"
     except Exception:
         status = "failed"
@@ -112,9 +136,38 @@ def score_file(
         run.close(status)
         if own_engine:
             engine.close()
-    summary = summarize(scores)
-    summary.update(output=str(output_path), run_id=run.id, resumed_rows=resumed if resume else None)
-    return summary
+    result = summary.result()
+    result.update(output=str(output_path), run_id=run.id, resumed_rows=resumed if resume else None)
+    return result
+
+
+def _score_chunk(
+    engine: Engine,
+    spec: Spec,
+    terms: list[ResolvedTerm],
+    prepared: list[Row],
+    ids: list[str],
+    offset: int,
+    logged: dict[int, Any],
+) -> tuple[list[Score], set[int]]:
+    """Every row's score: from the log when resuming and the row is there, else scored now."""
+    from_log: dict[int, Score] = {}
+    if logged:
+        for position, row_id in enumerate(ids):
+            done = logged.pop(offset + position, None)
+            if done is not None and done.id == row_id:
+                from_log[position] = done.score
+    if not from_log:
+        return list(engine.score_prepared(prepared, ids, spec, terms)), set()
+    todo = [p for p in range(len(prepared)) if p not in from_log]
+    scores: list[Score | None] = [from_log.get(p) for p in range(len(prepared))]
+    if todo:
+        fresh = engine.score_prepared(
+            [prepared[p] for p in todo], [ids[p] for p in todo], spec, terms
+        )
+        for position, score in zip(todo, fresh, strict=True):
+            scores[position] = score
+    return [score for score in scores if score is not None], set(from_log)
 
 
 def _group_of(row: Any) -> Any:
@@ -167,16 +220,3 @@ def _refuse_split_groups(prepared: list[Row], offset: int, closed: set[str]) -> 
             continue
         seen.add(row.group)
     closed.update(seen)
-
-
-def _progress(console: Console | None) -> Progress:
-    console = console or Console(stderr=True)
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )

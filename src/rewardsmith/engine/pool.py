@@ -37,7 +37,7 @@ from typing import Any
 from rewardsmith.core.errors import EngineError
 from rewardsmith.core.score import Score
 from rewardsmith.engine.shipping import dump_term
-from rewardsmith.engine.worker import STATE, Job
+from rewardsmith.engine.worker import STATE, Job, pack_payload, unpack_result
 
 __all__ = ["Job", "PoolBatch", "WorkerPool"]
 
@@ -65,8 +65,11 @@ class PoolBatch:
         self.results[index] = result
         if self._on_result is not None:
             self._on_result(index, result)
+        self._count(1)
+
+    def _count(self, answered: int) -> None:
         with self._lock:
-            self._left -= 1
+            self._left -= answered
             if self._left == 0:
                 self._done.set()
 
@@ -420,7 +423,11 @@ class _Slot:
             assert self.conn is not None
             try:
                 self.conn.send(
-                    ("run", self.serial, [(task.term_id, task.payload) for task in pending])
+                    (
+                        "run",
+                        self.serial,
+                        [(task.term_id, pack_payload(task.payload)) for task in pending],
+                    )
                 )
             except (BrokenPipeError, OSError):
                 self._discard()
@@ -479,16 +486,26 @@ class _Slot:
                 return pending[answered:running] + pending[running + 1 :]
             if kind != "res":  # a protocol slip would shift every later row: fail loudly
                 raise EngineError(f"worker sent {kind!r} while results were expected")
-            for result in results:
-                done = pending[answered]
-                self.pool._measured(done.term_id, result)
-                done.done(result)
-                answered += 1
+            answered = self._deliver(pending, answered, results)
         self.jobs_done += len(pending)
         if self.jobs_done >= self.pool.recycle_after:
             # A fresh worker bounds whatever memory a reward leaks across calls.
             self._discard()
         return []
+
+    def _deliver(self, pending: list[_Task], answered: int, results: list[Any]) -> int:
+        """Hand one batch of results to their rows; returns how many rows are answered now."""
+        batch = pending[answered].batch  # every task of a chunk comes from one `run` call
+        slots, callback = batch.results, batch._on_result
+        for packed in results:
+            task = pending[answered]
+            result = slots[task.index] = unpack_result(packed)
+            if callback is not None:
+                callback(task.index, result)
+            answered += 1
+        self.pool._measured(pending[answered - 1].term_id, result)
+        batch._count(len(results))
+        return answered
 
     def _running(self, page: mmap.mmap, answered: int) -> tuple[float, int]:
         """Which row of this chunk the worker is on, and since when (from the shared page)."""

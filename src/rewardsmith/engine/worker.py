@@ -35,9 +35,12 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+import msgspec
+
+from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 
-__all__ = ["STATE", "Job", "worker_main", "zygote_main"]
+__all__ = ["STATE", "Job", "pack_payload", "unpack_result", "worker_main", "zygote_main"]
 
 _PR_SET_PDEATHSIG = 1
 _FLUSH_EVERY_S = 0.002
@@ -68,6 +71,41 @@ def run_term(reward: Any, params: dict[str, Any], payload: Any) -> Score | list[
     if isinstance(payload, list):
         return reward.run_group(payload, params)  # type: ignore[no-any-return]
     return reward.run(payload, params)  # type: ignore[no-any-return]
+
+
+# -- wire format -----------------------------------------------------------------------------
+# Samples and scores cross the pipe as plain tuples of their fields: pickle keeps every value's
+# type exactly, and a tuple unpickles ~10x faster than a msgspec Struct does.
+
+_SAMPLE_FIELDS = Sample.__struct_fields__
+_SCORE_FIELDS = Score.__struct_fields__
+_astuple = msgspec.structs.astuple
+
+
+def pack_payload(payload: Any) -> Any:
+    """A `Sample` (or a group's list of them) as tuples for the pipe."""
+    if isinstance(payload, list):
+        return [_astuple(sample) for sample in payload]
+    return _astuple(payload)
+
+
+def _unpack_payload(packed: Any) -> Any:
+    if isinstance(packed, list):
+        return [Sample(**dict(zip(_SAMPLE_FIELDS, fields, strict=True))) for fields in packed]
+    return Sample(**dict(zip(_SAMPLE_FIELDS, packed, strict=True)))
+
+
+def _pack_result(result: Any) -> Any:
+    if isinstance(result, list):
+        return [_astuple(score) for score in result]
+    return _astuple(result)
+
+
+def unpack_result(packed: Any) -> Any:
+    """A result from the pipe: a `Score`, or a list of them for a group."""
+    if isinstance(packed, list):
+        return [Score(**dict(zip(_SCORE_FIELDS, fields, strict=True))) for fields in packed]
+    return Score(**dict(zip(_SCORE_FIELDS, packed, strict=True)))
 
 
 # -- worker ----------------------------------------------------------------------------------
@@ -128,7 +166,7 @@ def _run_chunk(
         now = time.monotonic()
         state[:] = STATE.pack(serial, index, now)
         reward, params = terms[term_id]
-        done.append(run_term(reward, params, payload))
+        done.append(_pack_result(run_term(reward, params, _unpack_payload(payload))))
         if time.monotonic() - last_flush >= _FLUSH_EVERY_S:
             _send_results(conn, done)
             done = []
@@ -153,8 +191,8 @@ def _sendable(result: Any) -> Any:
     except Exception as exc:
         reason = f"reward result cannot be sent back: {type(exc).__name__}: {exc}"
         if isinstance(result, list):
-            return [Score.fail("error", reason) for _ in result]
-        return Score.fail("error", reason)
+            return [_astuple(Score.fail("error", reason)) for _ in result]
+        return _astuple(Score.fail("error", reason))
     return result
 
 

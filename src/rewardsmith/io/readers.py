@@ -3,6 +3,9 @@
 A line that is not UTF-8 or not JSON costs that line only: it becomes a `Score` with
 ``status="error"`` and a reason naming the file and line, and the rows around it are read as
 usual. A file that cannot be opened at all raises `InputError`.
+
+Files are read once, in chunks (`ChunkReader`), so memory stays flat in the number of rows; a
+chunk of JSONL lines is decoded by msgspec in one call, line by line only when one is bad.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import msgspec
 from rewardsmith.core.errors import InputError
 from rewardsmith.core.score import Score
 
-__all__ = ["count_rows", "file_format", "iter_row_chunks", "read_rows"]
+__all__ = ["ChunkReader", "count_rows", "file_format", "iter_row_chunks", "read_rows"]
 
 _decoder = msgspec.json.Decoder()
+_list_decoder = msgspec.json.Decoder(list[Any])
 
 RawRow = dict[str, Any] | Score
 
@@ -40,13 +44,93 @@ def read_rows(path: str | Path) -> list[RawRow]:
 
 def iter_row_chunks(path: str | Path, chunk_size: int = 1024) -> Iterator[list[RawRow]]:
     """Rows in chunks, for files larger than memory would like."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    if file_format(path) == "parquet":
-        yield from _parquet_chunks(path, chunk_size)
-    else:
-        yield from _jsonl_chunks(path, chunk_size)
+    return iter(ChunkReader(path, chunk_size))
+
+
+class ChunkReader:
+    """Iterate a file's rows in chunks, reading it once, and say how far along it is.
+
+    Example:
+        >>> reader = ChunkReader("rows.jsonl", 512)  # doctest: +SKIP
+        >>> for chunk in reader:                       # doctest: +SKIP
+        ...     print(len(chunk), reader.fraction)
+    """
+
+    def __init__(self, path: str | Path, chunk_size: int = 1024) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: no such file")
+        self.chunk_size = chunk_size
+        self.format = file_format(self.path)
+        self._done = 0
+        self._total: int | None = None
+        if self.format == "parquet":
+            self._total = None  # set when the file is opened
+        elif not str(self.path).endswith(".gz"):
+            self._total = self.path.stat().st_size
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of the input read so far (bytes for JSONL, rows for Parquet), or None
+        when the size is unknown (gzip)."""
+        if not self._total:
+            return None
+        return min(1.0, self._done / self._total)
+
+    def __iter__(self) -> Iterator[list[RawRow]]:
+        if self.format == "parquet":
+            yield from self._parquet_chunks()
+        else:
+            yield from self._jsonl_chunks()
+
+    def _jsonl_chunks(self) -> Iterator[list[RawRow]]:
+        path, size = self.path, self.chunk_size
+        lines: list[bytes] = []
+        numbers: list[int] = []
+        line_number = 0
+        with _open_binary(path) as handle:
+            try:
+                for line_number, raw in enumerate(handle, 1):
+                    self._done += len(raw)
+                    if not raw.strip():
+                        continue
+                    lines.append(raw)
+                    numbers.append(line_number)
+                    if len(lines) >= size:
+                        yield _decode_lines(lines, numbers, path)
+                        lines, numbers = [], []
+            except OSError as exc:  # e.g. a truncated .gz
+                raise InputError(f"{path}: read failed after line {line_number}: {exc}") from None
+        if lines:
+            yield _decode_lines(lines, numbers, path)
+
+    def _parquet_chunks(self) -> Iterator[list[RawRow]]:
+        import pyarrow.parquet as pq
+
+        try:
+            parquet = pq.ParquetFile(self.path)
+        except Exception as exc:
+            raise InputError(f"{self.path}: not a readable Parquet file: {exc}") from None
+        self._total = int(parquet.metadata.num_rows)
+        for batch in parquet.iter_batches(batch_size=self.chunk_size):
+            rows: list[RawRow] = list(batch.to_pylist())
+            self._done += len(rows)
+            yield rows
+
+
+def _decode_lines(lines: list[bytes], numbers: list[int], path: Path) -> list[RawRow]:
+    """A chunk of JSONL lines in one msgspec call; line by line (with reasons) if one is bad."""
+    try:
+        rows: list[RawRow] = _list_decoder.decode(b"[" + b",".join(lines) + b"]")
+    except msgspec.DecodeError:
+        rows = []
+    # A line holding two values ("1, 2") would shift every later row: then go line by line.
+    if len(rows) != len(lines):
+        return [_decode_line(raw, path, number) for raw, number in zip(lines, numbers, strict=True)]
+    for position, row in enumerate(rows):
+        if not isinstance(row, dict):
+            rows[position] = _decode_line(lines[position], path, numbers[position])
+    return rows
 
 
 def count_rows(path: str | Path) -> int:
@@ -71,23 +155,6 @@ def _open_binary(path: Path) -> Any:
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
 
 
-def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[list[RawRow]]:
-    chunk: list[RawRow] = []
-    with _open_binary(path) as handle:
-        try:
-            for line_number, raw in enumerate(handle, 1):
-                if not raw.strip():
-                    continue
-                chunk.append(_decode_line(raw, path, line_number))
-                if len(chunk) >= chunk_size:
-                    yield chunk
-                    chunk = []
-        except OSError as exc:  # e.g. a truncated .gz
-            raise InputError(f"{path}: read failed after line {line_number}: {exc}") from None
-    if chunk:
-        yield chunk
-
-
 def _decode_line(raw: bytes, path: Path, line_number: int) -> RawRow:
     try:
         raw.decode("utf-8")
@@ -110,14 +177,3 @@ def _decode_line(raw: bytes, path: Path, line_number: int) -> RawRow:
             line=line_number,
         )
     return row
-
-
-def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[list[RawRow]]:
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
-    for batch in parquet.iter_batches(batch_size=chunk_size):
-        yield list(batch.to_pylist())
