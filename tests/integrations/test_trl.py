@@ -3,6 +3,7 @@ a real GRPO step on a tiny random model (CPU, nothing downloaded)."""
 
 from __future__ import annotations
 
+import math
 import pickle
 from pathlib import Path
 
@@ -137,14 +138,46 @@ def test_functions_pickle_without_their_engine(engine: Engine) -> None:
     assert copy(prompts=["q"], completions=["x"], completion_ids=None, reference=["x"]) == [1.0]
 
 
-def test_a_real_grpo_step_trains_with_rewardsmith_rewards(tmp_path: Path, engine: Engine) -> None:
+def _grpo_trainer(
+    tmp_path: Path, funcs: list[object], rows: list[dict[str, object]], **args: object
+):  # type: ignore[no-untyped-def]
+    """TRL's own GRPOTrainer on the tiny random model (CPU, one step)."""
     pytest.importorskip("trl")
+    import integration_rewards  # noqa: F401  (the reward's module, importable by workers)
     from datasets import Dataset
     from tiny_lm import tiny_model, tiny_tokenizer
     from trl import GRPOConfig, GRPOTrainer
 
     tokenizer = tiny_tokenizer()
-    model = tiny_model(tokenizer)
+    settings: dict[str, object] = {
+        "per_device_train_batch_size": 4,
+        "num_generations": 4,
+        "max_completion_length": 6,
+        "max_steps": 1,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "report_to": "none",
+        "save_strategy": "no",
+        "use_cpu": True,
+        "bf16": False,
+        "seed": 0,
+        **args,
+    }
+    config = GRPOConfig(output_dir=str(tmp_path), **settings)
+    return GRPOTrainer(
+        model=tiny_model(tokenizer),
+        reward_funcs=funcs,
+        args=config,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+    )
+
+
+def _last_logs(trainer) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    return {key: value for entry in trainer.state.log_history for key, value in entry.items()}
+
+
+def test_a_real_grpo_step_trains_with_rewardsmith_rewards(tmp_path: Path, engine: Engine) -> None:
     spec = {
         "name": "tiny",
         "terms": [
@@ -153,40 +186,98 @@ def test_a_real_grpo_step_trains_with_rewardsmith_rewards(tmp_path: Path, engine
         ],
     }
     funcs = reward_funcs(spec, per_term=True, reference=None, engine=engine)
-    dataset = Dataset.from_list([{"prompt": f"say a{i}:", "topic": "t"} for i in range(4)])
-    import integration_rewards  # noqa: F401  (the reward's module, importable by workers)
-
-    config = GRPOConfig(
-        output_dir=str(tmp_path),
-        per_device_train_batch_size=4,
-        num_generations=4,
-        max_completion_length=6,
-        max_steps=1,
-        learning_rate=1e-3,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        use_cpu=True,
-        bf16=False,
-        reward_weights=reward_weights(spec),
-        seed=0,
-    )
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=funcs,
-        args=config,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-    )
+    rows = [{"prompt": f"say a{i}:", "topic": "t"} for i in range(4)]
+    trainer = _grpo_trainer(tmp_path, funcs, rows, reward_weights=reward_weights(spec))
+    model = trainer.model
     before = [p.detach().clone() for p in model.parameters()]
     trainer.train()
-    logs = {key: value for entry in trainer.state.log_history for key, value in entry.items()}
+    logs = _last_logs(trainer)
     assert trainer.state.global_step == 1
     assert "rewards/letters/mean" in logs and "rewards/rep/mean" in logs
     assert 0.0 < logs["rewards/letters/mean"] < 1.0 and logs["reward_std"] > 0
     assert logs["rewardsmith/status/ok"] == 1.0
+    # our per-component means are TRL's own per-function means (every row scored)
+    assert logs["rewardsmith/letters/mean"] == pytest.approx(logs["rewards/letters/mean"], abs=1e-6)
     # Rewards that differ within a group give advantages, a gradient and new weights.
     assert any(not (a == b.detach()).all() for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_per_term_grpo_step_leaves_a_masked_row_out_entirely(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The spec masks rows without a reference: every per-term function says None for them,
+    so TRL marks them unscorable (advantage 0) instead of training on the letters term alone."""
+    spec = {
+        "name": "masking",
+        "terms": [
+            {"name": "letters", "use": "integration_rewards:letter_share"},
+            {"name": "em", "use": "exact_match"},
+        ],
+    }
+    funcs = reward_funcs(spec, per_term=True, engine=engine)
+    rows = [{"prompt": "say a:", "reference": "42"}, {"prompt": "say b:", "reference": None}]
+    trainer = _grpo_trainer(
+        tmp_path, funcs, rows, per_device_train_batch_size=8, reward_weights=reward_weights(spec)
+    )
+    trainer.train()
+    logged = trainer._logs
+    masked = [i for i, prompt in enumerate(logged["prompt"]) if prompt == "say b:"]
+    kept = [i for i, prompt in enumerate(logged["prompt"]) if prompt == "say a:"]
+    assert len(masked) == 4 and len(kept) == 4
+    for name in ("letters", "em"):
+        values = list(logged["rewards"][name])
+        assert all(math.isnan(values[i]) for i in masked), (name, values)
+        assert not any(math.isnan(values[i]) for i in kept), (name, values)
+    advantages = list(logged["advantages"])
+    assert all(advantages[i] == 0.0 for i in masked)
+    logs = _last_logs(trainer)
+    assert logs["rewardsmith/masked"] == 0.5
+    assert logs["rewardsmith/status/invalid_reference"] == 0.5
+
+
+def test_grpo_groups_are_trls_generation_blocks_not_prompt_text(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """One prompt twice in a batch is two GRPO groups of num_generations, not one group of 8."""
+    spec = {"terms": [{"name": "size", "use": "integration_rewards:group_size"}]}
+    [fn] = reward_funcs(spec, reference=None, engine=engine)
+    rows = [{"prompt": "say a:"}, {"prompt": "say a:"}]
+    trainer = _grpo_trainer(tmp_path, [fn], rows, per_device_train_batch_size=8)
+    trainer.train()
+    assert list(trainer._logs["prompt"]) == ["say a:"] * 8
+    assert list(trainer._logs["rewards"][fn.__name__]) == [4.0] * 8
+
+
+def test_num_generations_outside_a_trainer(engine: Engine) -> None:
+    spec = {"terms": [{"name": "size", "use": "integration_rewards:group_size"}]}
+    [fn] = reward_funcs(spec, reference=None, engine=engine, num_generations=2)
+    assert fn(prompts=["p"] * 4, completions=list("abcd"), completion_ids=None) == [2.0] * 4
+    with pytest.raises(ValueError, match="not whole groups of num_generations=2"):
+        fn(prompts=["p"] * 3, completions=list("abc"), completion_ids=None)
+
+
+def test_per_term_masked_row_is_none_in_every_function(engine: Engine) -> None:
+    spec = {
+        "terms": [
+            {"name": "em", "use": "exact_match"},
+            {"name": "fmt", "use": "regex", "params": {"pattern": "^x", "mode": "search"}},
+        ]
+    }
+    em, fmt = reward_funcs(spec, per_term=True, engine=engine)
+    kwargs = _trl_kwargs(reference=[None, "x"])
+    logged = kwargs.pop("_logged")
+    prompts, completions = ["q", "q"], ["x", "x"]
+    assert em(prompts=prompts, completions=completions, completion_ids=None, **kwargs) == [
+        None,
+        1.0,
+    ]
+    assert fmt(prompts=prompts, completions=completions, completion_ids=None, **kwargs) == [
+        None,
+        1.0,
+    ]
+    assert logged["rewardsmith/masked"] == [0.5]
+    assert logged["rewardsmith/status/invalid_reference"] == [0.5]
+    assert logged["rewardsmith/em/mean"] == [1.0]  # only the row em scored
 
 
 def test_completion_token_counts_reach_rewards(engine: Engine) -> None:

@@ -51,6 +51,7 @@ def reward_funcs(
     reference: str | None = "reference",
     task: str | None = "task",
     group: str | None = None,
+    num_generations: int | None = None,
     engine: Engine | None = None,
     workers: int | None = None,
     log_metrics: bool = True,
@@ -63,15 +64,24 @@ def reward_funcs(
         reference: the dataset column holding the reference (TRL's own rewards use
             ``solution``); None when the spec needs no reference.
         task: the column that routes rows to terms (``when``); ignored when absent.
-        group: the column tying samples together for group rewards; by default the
-            completions of one prompt (what GRPO samples) form a group.
+        group: the column tying samples together for group rewards. By default groups are
+            TRL's own: consecutive blocks of ``num_generations`` completions, read from the
+            `GRPOTrainer` calling us (``num_generations_eval`` in evaluation).
+        num_generations: the block size when the caller is not a `GRPOTrainer` (TRL's own
+            value wins when it is); None there groups the completions of one prompt text.
         engine: the engine to score with (default: the shared one for ``workers``).
         workers: worker processes for cpu rewards when no engine is given.
+        log_metrics: report, per batch, through TRL's ``log_metric``: the share of each status
+            (``rewardsmith/status/<status>``), the masked share (``rewardsmith/masked``) and
+            each term's mean over the rows it scored (``rewardsmith/<term>/mean``), so failures
+            and components show next to TRL's reward curves.
 
     Each sample also gets ``completion_tokens`` (the length of TRL's ``completion_ids``) as an
     extra field, for rewards that count model tokens.
-        log_metrics: report the share of each status per batch through TRL's ``log_metric``
-            (``rewardsmith/status/<status>``), so failures show next to the reward curves.
+
+    Raises:
+        SpecError: ``per_term=True`` with a spec TRL cannot combine. (Term names need no
+            reservation here: each metric has its own path under ``rewardsmith/``.)
     """
     loaded = load_spec(spec)
     combine = getattr(loaded, "combine", "sum")
@@ -82,7 +92,9 @@ def reward_funcs(
             f"{' and ensembles' if getattr(loaded, 'ensembles', None) else ''}; use the "
             "combined function (per_term=False)"
         )
-    scorer = _Scorer(loaded, reference, task, group, engine, workers, log_metrics)
+    if num_generations is not None and num_generations <= 0:
+        raise ValueError(f"num_generations must be positive, got {num_generations}")
+    scorer = _Scorer(loaded, reference, task, group, num_generations, engine, workers, log_metrics)
     if not per_term:
         return [RewardFunction(scorer, None, _identifier("rewardsmith", loaded.name))]
     return [RewardFunction(scorer, term.name, _identifier("", term.name)) for term in loaded.terms]
@@ -120,9 +132,11 @@ class RewardFunction:
         batch = self.scorer.score(prompts, completions, kwargs)
         if self.term is None:
             return [score.value for score in batch]
-        # A term that did not apply, or whose failure is masked, has no component: None tells
-        # TRL to leave this function out of that sample's sum.
-        return [score.components.get(self.term) for score in batch]
+        # A row the spec masks is None in every function: TRL then marks it unscorable
+        # (advantage 0) instead of training it on the sum of the terms that did score.
+        # Otherwise a term that did not apply, or whose failure is masked, has no component:
+        # None tells TRL to leave this function out of that sample's sum.
+        return [None if score.value is None else score.components.get(self.term) for score in batch]
 
 
 class _Scorer:
@@ -134,6 +148,7 @@ class _Scorer:
         reference: str | None,
         task: str | None,
         group: str | None,
+        num_generations: int | None,
         engine: Engine | None,
         workers: int | None,
         log_metrics: bool,
@@ -143,6 +158,7 @@ class _Scorer:
         self.reference = reference
         self.task = task
         self.group = group
+        self.num_generations = num_generations
         self.engine = engine
         self.workers = workers
         self.log_metrics = log_metrics
@@ -194,7 +210,7 @@ class _Scorer:
             raise ValueError(f"group column {self.group!r} is not among {sorted(columns)}")
         mapped = {self.reference, self.task, self.group} - {None}
         extra_names = [name for name in columns if name not in mapped]
-        groups = self._groups(prompts, columns)
+        groups = self._groups(prompts, columns, kwargs.get("log_metric"))
         token_ids = kwargs.get("completion_ids")
         if token_ids is not None and len(token_ids) != count:
             raise ValueError(f"completion_ids has {len(token_ids)} items for {count} completions")
@@ -216,20 +232,65 @@ class _Scorer:
         batch = engine.score_prepared(prepared, ids, self.spec, self.terms)
         log_metric = kwargs.get("log_metric")
         if self.log_metrics and callable(log_metric) and count:
-            counts = batch.status_counts
-            for status in STATUSES:
-                log_metric(f"rewardsmith/status/{status}", counts[status] / count)
+            self._log(batch, log_metric)
         return batch
 
-    def _groups(self, prompts: Sequence[Any], columns: dict[str, Any]) -> list[str]:
+    def _log(self, batch: ScoredBatch, log_metric: Any) -> None:
+        count = len(batch)
+        counts = batch.status_counts
+        for status in STATUSES:
+            log_metric(f"rewardsmith/status/{status}", counts[status] / count)
+        log_metric("rewardsmith/masked", sum(s.value is None for s in batch) / count)
+        for term in self.spec.terms:
+            values = [s.components[term.name] for s in batch if term.name in s.components]
+            # A term that scored no row of this batch logs nothing rather than a made-up 0.
+            if values:
+                log_metric(f"rewardsmith/{term.name}/mean", sum(values) / len(values))
+
+    def _groups(
+        self, prompts: Sequence[Any], columns: dict[str, Any], log_metric: Any
+    ) -> list[str]:
         if self.group is not None:
             return [str(value) for value in columns[self.group]]
+        size, offset = _trl_generation_blocks(log_metric, len(prompts))
+        if size is None and self.num_generations is not None:
+            size = self.num_generations
+            if len(prompts) % size:
+                raise ValueError(
+                    f"{len(prompts)} completions are not whole groups of num_generations={size}"
+                )
+        if size is not None:
+            # GRPO's RepeatSampler lays out each prompt's completions as one contiguous block;
+            # the block, not the prompt text, is the group (a prompt repeated in the dataset
+            # is two groups for TRL, whose advantages are per block).
+            return [f"generation-{(offset + index) // size}" for index in range(len(prompts))]
         first: dict[str, int] = {}
         groups = []
         for index, prompt in enumerate(prompts):
             key = prompt if isinstance(prompt, str) else repr(prompt)
             groups.append(f"prompt-{first.setdefault(key, index)}")
         return groups
+
+
+def _trl_generation_blocks(log_metric: Any, count: int) -> tuple[int | None, int]:
+    """TRL's group size and this process's offset into the global batch, read from the
+    `GRPOTrainer` whose bound ``_log_metric`` TRL hands every reward function.
+
+    (None, 0) when the caller is not a GRPOTrainer. In evaluation TRL groups by
+    ``num_generations_eval``; with several processes each holds an equal slice of the
+    generation batch, so a block may straddle two processes, and a group reward then sees
+    the part of the group on its own process.
+    """
+    trainer = getattr(log_metric, "__self__", None)
+    size = getattr(trainer, "num_generations", None)
+    if not isinstance(size, int) or size <= 0:
+        return None, 0
+    model = getattr(trainer, "model", None)
+    if model is not None and not getattr(model, "training", True):
+        size = getattr(trainer, "num_generations_eval", None) or size
+    accelerator = getattr(trainer, "accelerator", None)
+    rank = getattr(accelerator, "process_index", 0) if accelerator is not None else 0
+    return int(size), int(rank) * count
 
 
 def _identifier(prefix: str, name: str) -> str:
