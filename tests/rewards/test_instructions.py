@@ -40,6 +40,39 @@ IFEVAL_IDS = {
     "punctuation:no_comma",
 }
 
+# open-instruct's IFEvalG set adds these 29 (Tülu 3's RLVR instruction data).
+IFEVALG_IDS = {
+    "copy:repeat_phrase",
+    "copy:copy",
+    "new:copy_span_idx",
+    "detectable_format:sentence_hyphens",
+    "keywords:no_adjacent_consecutive",
+    "detectable_format:square_brackets",
+    "keywords:word_once",
+    "keywords:word_count_different_numbers",
+    "keywords:exclude_word_harder",
+    "paragraphs:paragraphs",
+    "paragraphs:paragraphs2",
+    "first_word:first_word_sent",
+    "first_word:first_word_answer",
+    "last_word:last_word_sent",
+    "last_word:last_word_answer",
+    "detectable_format:bigram_wrapping",
+    "copy:copying_simple",
+    "copy:copying_multiple",
+    "punctuation:punctuation_dot",
+    "punctuation:punctuation_exclamation",
+    "count:lowercase_counting",
+    "letters:letter_counting",
+    "letters:letter_counting2",
+    "count:counting_composition",
+    "count:count_unique",
+    "count:count_increment_word",
+    "keywords:palindrome",
+    "keywords:keyword_specific_position",
+    "keywords:start_end",
+}
+
 
 def _needs_langdetect(case):
     ids = {c["id"] for c in case["reference"]} if isinstance(case["reference"], list) else set()
@@ -70,7 +103,8 @@ def test_case_file_covers_right_wrong_and_hacks():
 
 
 def test_every_ifeval_instruction_is_registered_and_has_cases():
-    assert set(CHECKERS) == IFEVAL_IDS
+    assert len(IFEVALG_IDS) == 29
+    assert set(CHECKERS) == IFEVAL_IDS | IFEVALG_IDS
     covered = set()
     for param in load("instructions"):
         reference = param.values[0]["reference"]
@@ -78,7 +112,7 @@ def test_every_ifeval_instruction_is_registered_and_has_cases():
             covered |= {item["id"] for item in reference if isinstance(item, dict)}
         elif isinstance(reference, dict):
             covered |= set(reference.get("instruction_id_list", []))
-    assert covered >= IFEVAL_IDS
+    assert covered >= IFEVAL_IDS | IFEVALG_IDS
 
 
 @pytest.mark.parametrize(
@@ -216,3 +250,57 @@ def test_engine_matches_direct_calls():
         assert term["status"] == case["status"], case["id"]
         if case["value"] is not None:
             assert term["value"] == pytest.approx(case["value"], abs=1e-9), case["id"]
+
+
+IFEVALG_REFERENCE = [
+    {"id": "copy:repeat_phrase", "kwargs": {"phrase": "the a b c the", "small_n": 2}},
+    {"id": "copy:copy", "kwargs": {"prompt_to_repeat": "p"}},
+    {"id": "new:copy_span_idx", "kwargs": {"prompt_to_repeat": "abc", "n_start": 0, "n_end": 2}},
+    {"id": "detectable_format:sentence_hyphens"},
+    {"id": "keywords:no_adjacent_consecutive"},
+    {"id": "detectable_format:square_brackets"},
+    {"id": "keywords:word_once", "kwargs": {"keyword": "a"}},
+    {
+        "id": "keywords:word_count_different_numbers",
+        "kwargs": {"keyword": "a", "frequency": 2, "relation": "at least"},
+    },
+    {"id": "keywords:exclude_word_harder", "kwargs": {"keyword": "p"}},
+    {"id": "paragraphs:paragraphs"},
+    {"id": "paragraphs:paragraphs2"},
+    {"id": "first_word:first_word_sent", "kwargs": {"first_word": "a"}},
+    {"id": "first_word:first_word_answer", "kwargs": {"first_word": "a"}},
+    {"id": "last_word:last_word_sent", "kwargs": {"last_word": "a"}},
+    {"id": "last_word:last_word_answer", "kwargs": {"last_word": "a"}},
+    {"id": "detectable_format:bigram_wrapping"},
+    {"id": "copy:copying_simple", "kwargs": {"prompt_to_repeat": "p"}},
+    {"id": "copy:copying_multiple", "kwargs": {"prompt_to_repeat": "p", "N": 2}},
+    {"id": "punctuation:punctuation_dot"},
+    {"id": "punctuation:punctuation_exclamation"},
+    {"id": "count:lowercase_counting", "kwargs": {"N": 2}},
+    {"id": "letters:letter_counting", "kwargs": {"N": 2, "relation": "at least"}},
+    {
+        "id": "letters:letter_counting2",
+        "kwargs": {"letter": "a", "let_frequency": 2, "let_relation": "at least"},
+    },
+    {"id": "count:counting_composition", "kwargs": {"n_sent": 2, "n_words": 2}},
+    {"id": "count:count_unique"},
+    {"id": "count:count_increment_word", "kwargs": {"keyword1": "a", "keyword2": "b"}},
+    {"id": "keywords:palindrome"},
+    {"id": "keywords:keyword_specific_position", "kwargs": {"keyword": "a", "n": 2, "m": 2}},
+    {"id": "keywords:start_end"},
+]
+
+
+@pytest.mark.parametrize(
+    "completion",
+    # Half a megabyte each: 29 checkers on one hostile text.
+    ["the " * 125_000, "the a " * 80_000 + "c the", "a. " * 150_000, "<<" * 250_000, "-" * 499_999],
+    ids=["first-words", "no-last-word", "dots", "angles", "hyphens"],
+)
+def test_ifevalg_megabyte_completions_are_linear(completion):
+    start = time.perf_counter()
+    score = instruction_following(
+        Sample(id="1", completion=completion, reference=IFEVALG_REFERENCE), max_chars=2_000_000
+    )
+    assert time.perf_counter() - start < 10.0
+    assert score.status == "ok" and len(score.components) == len(IFEVALG_REFERENCE)

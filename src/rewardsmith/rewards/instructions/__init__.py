@@ -1,8 +1,10 @@
 """The ``instructions`` reward: verifiable instruction constraints as in IFEval and Tülu 3.
 
 Each constraint of the reference is checked by a checker registered under its IFEval id
-(``length_constraints:number_words``, ``detectable_format:title``...); the per-constraint results
-are the score's components. Checkers live in one module per IFEval family; `CHECKERS` lists them.
+(``length_constraints:number_words``, ``detectable_format:title``...) or its IFEvalG id (the 29
+more of open-instruct's set, used for Tülu 3's RLVR: ``copy:repeat_phrase``, ``count:count_unique``
+...); the per-constraint results are the score's components. Checkers live in one module per
+IFEval family and two for IFEvalG; `CHECKERS` lists them.
 
 Example:
     >>> from rewardsmith import Sample
@@ -31,6 +33,8 @@ from rewardsmith.rewards.instructions import (  # noqa: F401  (importing registe
     combination,
     content,
     formats,
+    ifevalg_format,
+    ifevalg_words,
     keywords,
     language,
     length,

@@ -21,6 +21,7 @@ __all__ = [
     "count_capital_words",
     "count_sentences",
     "count_words",
+    "sentences_within_bound",
     "split_sentences",
     "without_code",
     "word_tokens",
@@ -90,6 +91,14 @@ def count_sentences(text: str) -> int:
 # megabyte of "a. " would take seconds per call, and loose mode calls it 8 times.
 MAX_SENTENCE_ENDS: Final = 5_000
 _POSSIBLE_END: Final = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]}\u201d\u2019*_]*\s")
+
+
+def sentences_within_bound(text: str) -> list[str] | None:
+    """`split_sentences`, or None past `MAX_SENTENCE_ENDS` possible sentence ends."""
+    for found, _ in enumerate(_POSSIBLE_END.finditer(text)):
+        if found == MAX_SENTENCE_ENDS:
+            return None
+    return split_sentences(text)
 
 
 def bounded_sentence_count(text: str) -> tuple[int, bool]:

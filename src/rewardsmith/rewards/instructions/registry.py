@@ -13,7 +13,7 @@ Example:
     >>> get_checker("punctuation:no_coma")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown instruction 'punctuation:no_coma'; did you mean 'punctuation:no_comma'?"
+    KeyError: "unknown instruction 'punctuation:no_coma'; did you mean 'punctuation:no_comma' or 'punctuation:punctuation_dot'?"
 """
 
 from __future__ import annotations
