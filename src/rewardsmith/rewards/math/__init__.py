@@ -30,6 +30,7 @@ from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.rewards.math.extract import DEFAULT_RULES, extract_answer
+from rewardsmith.rewards.math.latex import rewrites
 from rewardsmith.rewards.math.verify import (
     MathConfig,
     Parsed,
@@ -82,9 +83,10 @@ def math_answer(
     precision: int = 6,
     rel_tol: float = 0.0,
     strict: bool = True,
-    relation_as_set: bool = False,
+    relation_as_set: bool = True,
     percent: bool = True,
     use_sympy: bool = True,
+    approximate: bool = True,
     rules: list[str] | None = None,
     think: ThinkMode = "after",
 ) -> Score:
@@ -109,6 +111,7 @@ def math_answer(
         relation_as_set=relation_as_set,
         percent=percent,
         use_sympy=use_sympy,
+        approximate=approximate,
         rules=tuple(rules) if rules else DEFAULT_RULES,
         think=think,
     )
@@ -129,10 +132,17 @@ def math_answer(
 
 
 def _info(verdict: Verdict) -> dict[str, Any]:
-    return {
+    info: dict[str, Any] = {
         "path": verdict.path,
         "rule": verdict.answer.rule,
         "extracted": verdict.answer.text,
         "answer_normalized": verdict.answer.normalized,
         "gold_normalized": verdict.gold.normalized,
     }
+    # The reading rules that rewrote either side (ordinal suffix, unit words, ...), so an
+    # audit sees which rule made two differently written answers equal.
+    for side, parsed in (("answer", verdict.answer), ("gold", verdict.gold)):
+        applied = rewrites(parsed.text) if parsed.text else []
+        if applied:
+            info[f"{side}_rewrites"] = applied
+    return info

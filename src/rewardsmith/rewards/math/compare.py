@@ -44,6 +44,7 @@ from rewardsmith.rewards.math.nodes import (
     Node,
     Num,
     Percent,
+    Pow,
     Rel,
     Seq,
     Sym,
@@ -98,6 +99,7 @@ class Tolerance:
     relation_as_set: bool = False
     percent: bool = True
     use_sympy: bool = True
+    approximate: bool = True
 
 
 class Undecided(Exception):
@@ -117,12 +119,43 @@ def equivalent(gold: Node, answer: Node, tol: Tolerance) -> tuple[bool, str]:
     """
     if gold == answer:
         return True, "structural"
-    return _Comparer(tol).eq(gold, answer, top=True)
+    gold, gold_declared = _declarations(gold)
+    answer, answer_declared = _declarations(answer)
+    return _Comparer(tol, gold_declared | answer_declared).eq(gold, answer, top=True)
+
+
+PARAMETER_NAMES: Final = frozenset({"k", "n", "m", "t", "j", "l"})
+"""Names read as an integer parameter of a solution family (``\\pi/3 + 2k\\pi``) without a
+declaration; any name declared with ``\\in \\mathbb{Z}`` is one too."""
+_INTEGER_SETS: Final = frozenset({"Z", "N"})
+
+
+def _declarations(node: Node) -> tuple[Node, frozenset[str]]:
+    """``x = \\pi/3 + 2k\\pi, k \\in \\mathbb{Z}`` as the family and the declared names."""
+    if not (isinstance(node, Seq) and node.kind == "list"):
+        return node, frozenset()
+    kept: list[Node] = []
+    names: set[str] = set()
+    for item in node.items:
+        if (
+            isinstance(item, Rel)
+            and item.ops == ("in",)
+            and isinstance(item.parts[0], Sym)
+            and isinstance(item.parts[1], Sym)
+            and item.parts[1].name in _INTEGER_SETS
+        ):
+            names.add(item.parts[0].name)
+        else:
+            kept.append(item)
+    if not names or not kept:
+        return node, frozenset()
+    return (kept[0] if len(kept) == 1 else Seq("list", tuple(kept))), frozenset(names)
 
 
 class _Comparer:
-    def __init__(self, tol: Tolerance) -> None:
+    def __init__(self, tol: Tolerance, declared: frozenset[str] = frozenset()) -> None:
         self.tol = tol
+        self.declared = declared
         self.path = "exact"
 
     def eq(self, g: Node, a: Node, top: bool = False) -> tuple[bool, str]:
@@ -255,6 +288,14 @@ class _Comparer:
             return self._seq(g, a)
         seq, other = (g, a) if g_seq else (a, g)
         assert isinstance(seq, Seq)
+        if seq.kind == "ratio" and len(seq.items) == 2 and not has_non_scalar(other):
+            # 7:3 states the number 7/3 (a ratio question answered with a fraction)
+            if _zero_or_unknown(seq.items[0]) or _zero_or_unknown(seq.items[1]):
+                return False
+            quotient = Mul((seq.items[0], Pow(seq.items[1], _MINUS_ONE)))
+            same = self._eq(quotient, other) if g_seq else self._eq(other, quotient)
+            self.path = "ratio"
+            return same
         if len(seq.items) == 1 and seq.kind in ("set", "list"):
             return self._eq(seq.items[0], other) if g_seq else self._eq(other, seq.items[0])
         if len(seq.items) > MAX_ITEMS:
@@ -283,11 +324,17 @@ class _Comparer:
                 self._eq(x, y) for x, y in zip(g.items, a.items, strict=True)
             ):
                 return True
-            if len(g.items) == 2 == len(a.items) and all(
-                exact(x) not in (None, 0) for x in (*g.items, *a.items)
+            if len(g.items) == len(a.items) and not any(
+                _zero_or_unknown(x) for x in (*g.items, *a.items)
             ):
-                # 2:4 is the ratio 1:2; but 12:00 is not 1:00 (zeros are not ratios)
-                return self._eq(Mul((g.items[0], a.items[1])), Mul((a.items[0], g.items[1])))
+                # 2:4 is the ratio 1:2 and 2:4:6 is 1:2:3 (each term times the other's first);
+                # but 12:00 is not 1:00 (zeros are not ratios)
+                same = all(
+                    self._eq(Mul((gi, a.items[0])), Mul((ai, g.items[0])))
+                    for gi, ai in zip(g.items[1:], a.items[1:], strict=True)
+                )
+                self.path = "ratio"
+                return same
             return False
         if "ratio" in kinds:
             return False
@@ -389,6 +436,21 @@ class _Comparer:
             self.path = "structural"
             return False
         decimal = has_decimal(g) or has_decimal(a)
+        if self._equal_value(g, a, decimal):
+            return True
+        if self._same_family(g, a):
+            self.path = "parameter"
+            return True
+        if decimal and self.tol.approximate:
+            if isinstance(g, Num) and g.places and _rounds_to(g, a, gold_side=True):
+                self.path = "rounded_gold"
+                return True
+            if isinstance(a, Num) and a.places and _rounds_to(a, g, gold_side=False):
+                self.path = "rounded_answer"
+                return True
+        return False
+
+    def _equal_value(self, g: Node, a: Node, decimal: bool) -> bool:
         too_large = False
         try:
             eg, ea = exact(g), exact(a)
@@ -404,6 +466,45 @@ class _Comparer:
                 return self._rounded_eq(eg, ea)
             return False
         return self._numeric(g, a, decimal, too_large)
+
+    def _same_family(self, g: Node, a: Node) -> bool:
+        """``\\pi/3 + 2k\\pi`` vs ``\\pi/3 + 2t\\pi``: one integer parameter each, renamed.
+
+        When the parameter is declared (``k \\in \\mathbb{Z}``) or the family is periodic
+        in ``\\pi``, the two are compared as sets: ``c + s k`` equals ``c' + s' k`` when
+        ``|s| = |s'|`` and ``(c' - c) / s`` is an integer (``7\\pi/3 + 2k\\pi`` is
+        ``\\pi/3 + 2k\\pi``). Without either, only a renaming is accepted: ``2n - 1`` as a
+        formula for the n-th term is not ``2n + 1``.
+        """
+        fg, fa = free_symbols(g), free_symbols(a)
+        if len(fg) != 1 or len(fa) != 1:
+            return False
+        (p,), (q,) = fg, fa
+        params = PARAMETER_NAMES | self.declared
+        if p not in params or q not in params:
+            return False
+        as_set = bool({p, q} & self.declared) or (_mentions_pi(g) and _mentions_pi(a))
+        if p != q and not as_set:
+            return self._quiet_eq(g, rename_symbols(a, {q: p}))
+        if not as_set:
+            return False
+        try:
+            vg = [numeric_mp(g, {p: complex(i)}) for i in range(4)]
+            va = [numeric_mp(a, {q: complex(i)}) for i in range(4)]
+        except EvalError:
+            return False
+        sg, sa = vg[1] - vg[0], va[1] - va[0]
+        tiny = 1e-25
+        if abs(sg) < tiny or abs(abs(sg) - abs(sa)) > tiny * abs(sg):
+            return False
+        if any(
+            abs(v[i + 1] - v[i] - s) > tiny * abs(s)
+            for v, s in ((vg, sg), (va, sa))
+            for i in range(3)
+        ):
+            return False  # not affine in the parameter
+        steps = (va[0] - vg[0]) / sg
+        return bool(abs(steps.imag) < tiny and abs(steps.real - round(float(steps.real))) < 1e-20)
 
     def _percent(self, g: Node, a: Node) -> bool:
         if isinstance(g, Percent) and isinstance(a, Percent):
@@ -521,6 +622,55 @@ class _Comparer:
         if verdict is None:
             raise Undecided("no numeric value and sympy could not decide")
         return verdict
+
+
+_MIN_DIGITS_GOLD: Final = 2
+_MIN_DIGITS_ANSWER: Final = 3
+
+
+def _rounds_to(decimal: Num, other: Node, gold_side: bool) -> bool:
+    """Whether ``other`` (an exact value: ``2\\sqrt{3}``, ``\\pi/4``, ``1/3``) rounds to
+    ``decimal`` (``3.46``, ``0.79``) at the decimal's own number of places.
+
+    A rounded gold answer needs at least 2 significant digits, a rounded response 3 (a response
+    that writes ``0.3`` for ``1/3`` has not stated it). A rational with a terminating decimal
+    expansion is never rounded: ``3/8`` is exactly ``0.375``, so a gold ``0.38`` means another
+    number. Values with free variables are not compared this way.
+    """
+    places = decimal.places or 0
+    if not 1 <= places <= 15 or free_symbols(other) or has_decimal(other):
+        return False
+    scaled = abs(decimal.value) * 10**places
+    if len(str(int(scaled)).lstrip("0")) < (_MIN_DIGITS_GOLD if gold_side else _MIN_DIGITS_ANSWER):
+        return False
+    half = Fraction(1, 2 * 10**places)
+    try:
+        value = exact(other)
+    except TooLarge:
+        return False
+    if value is not None:
+        denominator = value.denominator
+        for prime in (2, 5):
+            while denominator % prime == 0:
+                denominator //= prime
+        return denominator != 1 and abs(value - decimal.value) <= half
+    try:
+        precise = numeric_mp(other, {}, digits=30)
+    except EvalError:
+        return False
+    # mpmath numbers (mpf and mpc) both have .real and .imag
+    if abs(precise.imag) > 1e-25:
+        return False
+    ctx = precise.context
+    target = precise.real - ctx.mpf(decimal.value.numerator) / decimal.value.denominator
+    return bool(abs(target) <= ctx.mpf(half.numerator) / half.denominator * (1 + 1e-20))
+
+
+def _zero_or_unknown(node: Node) -> bool:
+    try:
+        return exact(node) in (None, 0)
+    except TooLarge:
+        return True
 
 
 def _text_key(node: Node) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["clean", "strip_trailing_units"]
+__all__ = ["clean", "rewrites", "strip_trailing_units"]
 
 # Responses serialised twice arrive with every backslash doubled ("\\\\frac"). Only known
 # command names are undoubled: "\\\\" followed by a letter is also a LaTeX row break.
@@ -88,6 +88,33 @@ _NUMBER_WORD: Final = re.compile(
     r"^(?:\\text\s*\{\s*)?(" + "|".join(_NUMBER_WORDS) + r")(?:\s*\})?$", re.I
 )
 _MULTI_COMMA: Final = re.compile(r"(?:\s*,){2,}")
+# Ordinal suffixes: 7^{\text{th}}, 2^{nd}, 3^\text{rd}, 7\text{th}, 21st (the value is the number).
+_TEXT_CMD = r"\\(?:text|mathrm|textrm|mbox|textnormal|textit)\s*"
+_ORDINAL: Final = re.compile(
+    rf"(?<![\w.])(\d+)\s*(?:\^\s*\{{\s*(?:{_TEXT_CMD})?\{{?\s*(?:st|nd|rd|th)\s*\}}?\s*\}}"
+    rf"|\^\s*{_TEXT_CMD}\{{\s*(?:st|nd|rd|th)\s*\}}"
+    rf"|{_TEXT_CMD}\{{\s*(?:st|nd|rd|th)\s*\}}"
+    r"|(?:st|nd|rd|th)\b)"
+)
+# "for k \in \mathbb{Z}", "where n is an integer", "for any integer k" after a solution
+# family: rewritten as ", k \in \mathbb{Z}", which `compare` reads as a declaration.
+_OPT_TEXT = r"(?:\\text\s*\{)?"
+_CLOSE_TEXT = r"\s*\}?"
+_DECLARE_IN: Final = re.compile(
+    rf",?\s*\(?\s*{_OPT_TEXT}\s*,?\s*(?:for|where|with)\s*(?:some|any|all|every|each)?\s*"
+    rf"(?:integers?)?{_CLOSE_TEXT}\s*([a-zA-Z])\s*\\in\s*\\mathbb\s*\{{?\s*Z\s*\}}?\s*\)?"
+)
+_DECLARE_IS: Final = re.compile(
+    rf",?\s*{_OPT_TEXT}\s*,?\s*(?:for|where|with)\s*{_CLOSE_TEXT}\s*\$?([a-zA-Z])\$?\s*{_OPT_TEXT}\s*"
+    rf"(?:is\s+)?(?:an?\s+)?(?:arbitrary\s+|any\s+)?integers?{_CLOSE_TEXT}"
+)
+_DECLARE_ANY: Final = re.compile(
+    rf",?\s*{_OPT_TEXT}\s*,?\s*(?:for|where)\s+(?:some|any|all|every|each)\s+integers?"
+    rf"{_CLOSE_TEXT}\s*([a-zA-Z])(?![a-zA-Z])"
+)
+# A leading "approximately" sign states a value: "\approx 0.79" is 0.79 (see compare's rule
+# for rounded decimals).
+_LEADING_APPROX: Final = re.compile(r"^\s*(?:\\approx|\\simeq|≈)\s*")
 
 _UNICODE: Final = {
     "−": "-",
@@ -109,6 +136,7 @@ _UNICODE: Final = {
     "∪": "\\cup ",
     "∩": "\\cap ",
     "∈": "\\in ",
+    "ℤ": "\\mathbb{Z}",
     "²": "^2",
     "³": "^3",
     "\u00a0": " ",
@@ -160,6 +188,11 @@ def clean(text: str) -> str:
     s = _OPERATORNAME.sub(r"\\\1 ", s)
     s = _MATHOPS.sub(r"\1", s)
     s = _PY_POWER.sub("^", s)  # x**2 written the Python way
+    s = _ORDINAL.sub(r"\1", s)
+    s = _LEADING_APPROX.sub("", s)
+    if "integer" in s or "mathbb" in s:
+        for pattern in (_DECLARE_IN, _DECLARE_IS, _DECLARE_ANY):
+            s = pattern.sub(r", \1 \\in \\mathbb{Z}", s)
     s = s.strip().rstrip(".;").strip()
     word = _NUMBER_WORD.match(s)
     if word:  # "four", \text{four}: a whole answer that is one number word
@@ -186,3 +219,41 @@ def _repeating_fraction(match: re.Match[str]) -> str:
     numerator = int(whole + fixed + repeat) - int(whole + fixed)
     denominator = (10 ** len(repeat) - 1) * 10 ** len(fixed)
     return f"\\frac{{{numerator}}}{{{denominator}}}"
+
+
+_ORDINAL_MARK: Final = re.compile(r"\d\s*\^?\s*\{?\s*(?:\\[a-z]+\s*\{)?\s*(?:st|nd|rd|th)\b")
+_INTEGER_SET: Final = re.compile(r"(?:\\in|∈)\s*(?:\\mathbb\s*\{?\s*Z|ℤ)")
+_UNIT_AFTER_NUMBER: Final = re.compile(
+    r"\d\s*\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z]|\d\s+[A-Za-z]{2,}"
+)
+_LEADING_WORDS: Final = re.compile(r"^\s*\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z][^{}]*\}\s*[-\d]")
+_SCALE_WORD: Final = re.compile(r"\b(?:dozens?|hundreds?|thousands?|millions?|billion|trillion)\b")
+
+
+def rewrites(answer: str) -> list[str]:
+    """Names of the reading rules that applied to an extracted answer (for `Score.info`):
+    ``ordinal_suffix`` (``7^{\\text{th}}``), ``approximately_sign`` (``\\approx 0.79``),
+    ``integer_declaration`` (``k \\in \\mathbb{Z}``, "where n is an integer"),
+    ``unit_words`` (``40 \\text{ cookies}``), ``scale_word`` ("4 dozen"), ``leading_words``
+    (``\\text{There are } 5``).
+
+    Example:
+        >>> rewrites(r"7^{\\text{th}}")
+        ['ordinal_suffix']
+    """
+    if not any(ch.isalpha() or ch in "\\≈ℤ∈" for ch in answer):
+        return []
+    found = []
+    if _ORDINAL_MARK.search(answer):
+        found.append("ordinal_suffix")
+    if _LEADING_APPROX.match(answer):
+        found.append("approximately_sign")
+    if _INTEGER_SET.search(answer) or any(p.search(answer) for p in (_DECLARE_IS, _DECLARE_ANY)):
+        found.append("integer_declaration")
+    if _SCALE_WORD.search(answer):
+        found.append("scale_word")
+    elif _UNIT_AFTER_NUMBER.search(answer) and "ordinal_suffix" not in found:
+        found.append("unit_words")
+    if _LEADING_WORDS.match(answer):
+        found.append("leading_words")
+    return found

@@ -37,6 +37,7 @@ from rewardsmith.rewards.math.nodes import (
     Text,
     Union,
 )
+from rewardsmith.rewards.math.relations import relation_to_set
 from rewardsmith.rewards.math.tokens import (
     FUNCTIONS,
     ParseError,
@@ -273,6 +274,7 @@ class _Parser:
         return base
 
     def parse_term(self) -> Node:
+        from_text = self.peek()[0] == "text"
         factors = [self.parse_unary()]
         while True:
             kind, value = self.peek()
@@ -286,8 +288,12 @@ class _Parser:
                 factors.append(nxt if _OP_CMDS[value] == "*" else Pow(nxt, Num(Fraction(-1))))
             elif self.starts_implicit():
                 if kind == "text" or kind == "word":
-                    # Words after a value are units ("15 cm", "3 \text{ apples}"): dropped.
+                    # Words after a value are units ("15 cm", "3 \text{ apples}"): dropped,
+                    # except number words that scale it ("4 dozen" is 48).
                     self.i += 1
+                    scale = _multiplier(value)
+                    if scale is not None:
+                        factors.append(Num(Fraction(scale)))
                     continue
                 nxt = self.parse_power()
                 if len(factors) == 1 and _is_mixed_number(factors[0], nxt):
@@ -297,6 +303,10 @@ class _Parser:
                 factors.append(nxt)
             else:
                 break
+        if len(factors) > 1 and from_text and _is_neutral_prose(factors[0]):
+            # "\text{There are } 5 \text{ apples}": words before a value that do not qualify
+            # it ("at least", "not", "about" do) are dropped like the unit after it.
+            factors = factors[1:]
         return factors[0] if len(factors) == 1 else Mul(tuple(factors))
 
     def starts_implicit(self) -> bool:
@@ -493,6 +503,9 @@ class _Parser:
             if self.at_op("rset"):
                 self.i += 1
                 return Seq("set", ())
+            divider = self._set_builder_divider()
+            if divider is not None:
+                return self.parse_set_builder(divider)
             node = self.parse_list(stop=("rset",))
             self.expect_op("rset")
             items = node.items if isinstance(node, Seq) and node.kind == "list" else (node,)
@@ -521,6 +534,43 @@ class _Parser:
             self.expect_op("|")
             return Func("abs", (inner,))
         raise ParseError(f"unexpected {value!r}")
+
+    def _set_builder_divider(self) -> int | None:
+        """Index of the ``:`` / ``|`` / ``\\mid`` of ``\\{x : x \\le 4\\}``, or None.
+
+        Only a divider at the set's own bracket depth, after a short head (``x`` or
+        ``x \\in \\mathbb{R}``), counts: ``\\{1:2, 3\\}`` stays a set of ratios.
+        """
+        depth = 0
+        for j in range(self.i, min(len(self.toks), self.i + 12)):
+            kind, value = self.toks[j]
+            if kind == "op" and value in ("(", "[", "{", "lset"):
+                depth += 1
+            elif kind == "op" and value in (")", "]", "}", "rset"):
+                if depth == 0:
+                    return None
+                depth -= 1
+            elif depth == 0 and (
+                (kind == "op" and value in (":", "|"))
+                or (kind == "cmd" and value in ("mid", "colon"))
+            ):
+                head = self.toks[self.i : j]
+                return j if head and head[0][0] in ("letter", "cmd") and j - self.i <= 8 else None
+            elif depth == 0 and kind == "op" and value in (",", ";"):
+                return None
+        return None
+
+    def parse_set_builder(self, divider: int) -> Node:
+        """``\\{x : x \\le 4\\}``: the set its condition describes (an interval when the
+        condition is an inequality in one unknown, else the condition itself)."""
+        self.i = divider + 1
+        condition = self.parse_list(stop=("rset",))
+        self.expect_op("rset")
+        if isinstance(condition, Rel):
+            described = relation_to_set(condition)
+            if described is not None:
+                return described
+        return condition
 
     def parse_command(self, name: str) -> Node:
         if name == "frac":
@@ -657,6 +707,81 @@ class _Parser:
         if env == "vmatrix":
             return Func("det", (node,))
         return node
+
+
+_MULTIPLIERS: Final = {
+    "dozen": 12,
+    "dozens": 12,
+    "hundred": 100,
+    "hundreds": 100,
+    "thousand": 1000,
+    "thousands": 1000,
+    "million": 10**6,
+    "millions": 10**6,
+    "billion": 10**9,
+    "trillion": 10**12,
+}
+_QUALIFIERS: Final = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "neither",
+        "nor",
+        "least",
+        "most",
+        "than",
+        "between",
+        "about",
+        "approximately",
+        "around",
+        "nearly",
+        "almost",
+        "roughly",
+        "under",
+        "over",
+        "more",
+        "less",
+        "fewer",
+        "except",
+        "or",
+        "either",
+        "maybe",
+        "perhaps",
+        "possibly",
+        "up",
+        "below",
+        "above",
+        "within",
+        "if",
+        "unless",
+        "only",
+        "exceed",
+        "exceeds",
+        "greater",
+        "smaller",
+        "larger",
+        "bigger",
+    ]
+)
+
+
+def _multiplier(words: str) -> int | None:
+    """The factor a unit-position word scales a value by ("dozen" is 12), or None."""
+    first = words.strip().split(" ", 1)[0].lower() if words.strip() else ""
+    return _MULTIPLIERS.get(first)
+
+
+def _is_neutral_prose(node: Node) -> bool:
+    """Words that introduce a value without qualifying it ("There are", "we get")."""
+    if not isinstance(node, Text) or not node.text.strip():
+        return False
+    words = node.text.lower().replace(",", " ").replace(":", " ").split()
+    return (
+        all(w.isalpha() for w in words)
+        and not _QUALIFIERS.intersection(words)
+        and _multiplier(node.text) is None
+    )
 
 
 def _is_mixed_number(whole: Node, frac: Node) -> bool:

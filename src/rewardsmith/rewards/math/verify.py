@@ -51,13 +51,21 @@ class MathConfig:
     strict: bool = True
     """Variable names matter (``f(x)`` differs from ``f(y)``); False renames the answer's
     variables to the gold's when both have the same number."""
-    relation_as_set: bool = False
-    """Accept a relation (``-2 <= x <= 7``) for a gold set (``[-2, 7]``). The reverse (a set
+    relation_as_set: bool = True
+    """Accept a relation (``-2 <= x <= 7``) for a gold set (``[-2, 7]``): an inequality in one
+    unknown describes the set of its solutions. False (Math-Verify's default) rejects it, as
+    when the question asks for a set and grading the format is intended. The reverse (a set
     answer for a gold relation) is always accepted."""
     percent: bool = True
     """``28%`` matches ``28`` as well as ``0.28``."""
     use_sympy: bool = True
     """Ask sympy when numeric evaluation cannot decide (needs the ``math`` extra)."""
+    approximate: bool = True
+    """Accept a decimal that is an exact value rounded at its own number of places: a gold
+    ``3.46`` (or ``\\approx 3.46``) for ``2\\sqrt{3}``, a response ``3.14`` for ``\\pi``.
+    Needs 2 significant digits on a gold decimal, 3 on a response's; a rational whose decimal
+    expansion ends (``3/8 = 0.375``) is never taken as rounded. False: a decimal must agree to
+    ``precision`` places."""
     rules: tuple[str, ...] = DEFAULT_RULES
     """Answer extraction rules for responses, in priority order (see `extract`)."""
     think: ThinkMode = "after"
@@ -81,6 +89,7 @@ class MathConfig:
             relation_as_set=self.relation_as_set,
             percent=self.percent,
             use_sympy=self.use_sympy,
+            approximate=self.approximate,
         )
 
 
@@ -339,7 +348,9 @@ def _read(answer: str) -> tuple[Node, ...]:
     ):
         return (Text(" ".join(unwrapped.lower().strip(".!?").split())),)
     readings: list[Node] = []
-    for candidate in (cleaned, strip_trailing_units(cleaned)):
+    for candidate in (cleaned, strip_trailing_units(cleaned), _strip_explanation(cleaned)):
+        if not candidate:
+            continue
         try:
             node = parse_math(candidate)
         except (ParseError, RecursionError):
@@ -357,6 +368,20 @@ def _read(answer: str) -> tuple[Node, ...]:
     if not readings:
         readings.append(Text(" ".join(cleaned.split())))
     return tuple(readings)
+
+
+_EXPLANATION: Final = re.compile(
+    r"\s*(?:\\text\s*\{\s*\(|\(\s*\\text\s*\{\s*|\\text\s*\{\s*)"
+    r"(?:since|because|as|where|when|for|given|which|from|by|using)\b"
+    r"|\s*\\text\s*\{\s*\("
+)
+
+
+def _strip_explanation(cleaned: str) -> str:
+    """An answer without the reason written after it: ``x = 5 \\text{ (since } x > 0)`` is
+    ``x = 5`` (tried only when the whole answer does not parse)."""
+    found = _EXPLANATION.search(cleaned)
+    return cleaned[: found.start()].strip() if found and found.start() > 0 else ""
 
 
 def _looks_like_solution(text: str) -> bool:
