@@ -27,6 +27,8 @@ class TextScore:
     value: float | None
     status: str
     reason: str = ""
+    guard: str | None = None
+    """The judge guard that answered instead of the judge (``opener``, ...), if one did."""
 
 
 def require_numpy() -> Any:
@@ -70,7 +72,20 @@ def score_rows(
     finally:
         if own:
             engine.close()
-    return [TextScore(score.value, score.status, score.reason) for score in batch]
+    return [
+        TextScore(score.value, score.status, score.reason, _guard(score.info)) for score in batch
+    ]
+
+
+def _guard(info: dict[str, Any]) -> str | None:
+    terms = info.get("terms")
+    if not isinstance(terms, dict):
+        return None
+    for detail in terms.values():
+        inner = detail.get("info") if isinstance(detail, dict) else None
+        if isinstance(inner, dict) and isinstance(inner.get("guard"), str):
+            return str(inner["guard"])
+    return None
 
 
 def score_texts(

@@ -79,6 +79,7 @@ async def judge(
     normalize: bool = True,
     swap: bool = True,
     guards: tuple[Guard, ...] = GUARDS,
+    guard_phrases: tuple[str, ...] = (),
     guard_value: float | None = None,
     api_key_env: str | None = "OPENAI_API_KEY",
     temperature: float = 0.0,
@@ -111,6 +112,8 @@ async def judge(
         swap: pairwise: ask in both orders (see `pairwise`).
         guards: checks run before the judge (``empty``, ``punctuation``, ``opener``); ``[]``
             turns them off.
+        guard_phrases: more content-free phrases for the ``opener`` guard (for instance the
+            ones ``rewardsmith audit probes`` found the judge paying with guards on).
         guard_value: the value of a guarded answer (default: the bottom of the scale).
         api_key_env: environment variable holding the API key (never put a key in a spec).
         temperature: sampling temperature of the judge.
@@ -159,7 +162,9 @@ async def judge(
     prompt = conversation_text(sample.prompt)
     completion = sample.completion_text
     bottom = 0.0 if (normalize or mode != "pointwise") else low
-    guarded = guard_score(completion, guards, bottom if guard_value is None else guard_value)
+    guarded = guard_score(
+        completion, guards, bottom if guard_value is None else guard_value, guard_phrases
+    )
     if guarded is not None:
         return guarded
     reference = sample.reference

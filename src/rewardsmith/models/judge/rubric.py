@@ -176,6 +176,7 @@ async def rubric_grade(
     template: str | None = None,
     system: str | None = None,
     guards: tuple[Guard, ...] = GUARDS,
+    guard_phrases: tuple[str, ...] = (),
     api_key_env: str | None = "OPENAI_API_KEY",
     temperature: float = 0.0,
     max_tokens: PositiveInt = 512,
@@ -201,6 +202,7 @@ async def rubric_grade(
             ``criterion``, ``reference``).
         system: a system message replacing the default.
         guards: checks run before anything else (see the ``judge`` reward).
+        guard_phrases: more content-free phrases for the ``opener`` guard.
         api_key_env: environment variable holding the API key.
         temperature: judge sampling temperature.
         max_tokens: most tokens per judge reply.
@@ -232,7 +234,7 @@ async def rubric_grade(
     except ValueError as exc:
         return Score.fail("invalid_reference", f"rubric: {exc}")
     completion = sample.completion_text
-    guarded = guard_score(completion, guards, 0.0)
+    guarded = guard_score(completion, guards, 0.0, guard_phrases)
     if guarded is not None:
         return guarded
     components: dict[str, float] = {}
