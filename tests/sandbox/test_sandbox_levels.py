@@ -85,6 +85,7 @@ def test_code_is_refused_without_a_protection_and_runs_only_when_asked(lacking_n
     refused = code(Sample(id="1", completion=PROGRAM, reference=REFERENCE))
     assert refused.status == "refused" and refused.value is None
     assert "net_namespace" in refused.reason and "To fix" in refused.reason
+    assert refused.info["fault"] == "grader"  # masked by the default policy, never a zero
     trusted = code(
         Sample(id="1", completion=PROGRAM, reference=REFERENCE), sandbox="trusted-code-only"
     )
@@ -101,6 +102,7 @@ def test_sql_in_the_sandbox_is_refused_too(lacking_network: None):
     sample = Sample(id="1", completion="SELECT 1", reference=reference)
     score = sql_execution(sample, isolation="sandbox")
     assert score.status == "refused" and "net_namespace" in score.reason
+    assert score.info["fault"] == "grader"
     assert 'isolation = "worker"' in score.reason
     assert sql_execution(sample, isolation="worker").value == 1.0
 

@@ -115,14 +115,19 @@ def code(
         )
     except ReferenceProblem as exc:
         return Score.fail("invalid_reference", str(exc))
+    # The machine or the sandbox failed, not the program: fault="grader" makes the status
+    # policy mask the row (``grader_failure``) instead of teaching the policy a zero.
     except SandboxRefused as exc:
-        return Score.fail("refused", str(exc), sandbox=box.provenance())
+        return Score.fail("refused", str(exc), sandbox=box.provenance(), fault="grader")
     except SandboxError as exc:
-        return Score.fail("error", f"sandbox failed: {exc}")
+        return Score.fail("error", f"sandbox failed: {exc}", fault="grader")
     failed = [v for v in verdicts if v.verdict == "sandbox_error"]
     if failed:
         return Score.fail(
-            "error", f"sandbox failed: {failed[0].detail}", verdicts=[v.verdict for v in verdicts]
+            "error",
+            f"sandbox failed: {failed[0].detail}",
+            verdicts=[v.verdict for v in verdicts],
+            fault="grader",
         )
     total = problem.count
     passed = sum(v.verdict == "passed" for v in verdicts)

@@ -252,7 +252,9 @@ def sql_execution(
         isolation=isolation,
     )
     if predicted.refused:
-        return Score.fail("refused", predicted.error or "the sandbox refused to run the query")
+        return Score.fail(
+            "refused", predicted.error or "the sandbox refused the query", fault="grader"
+        )
     if predicted.failed_to_run:
         return Score.fail("error", f"the predicted query could not be run: {predicted.error}")
     components = {
