@@ -333,7 +333,12 @@ class Zygote:
             if killed is None and time.monotonic() >= deadline:
                 killed = "wall_time"
                 self.kill(pid)
-            if memory_cap and killed is None and not ready and tree_memory(pid) > memory_cap:
+            if (
+                memory_cap
+                and killed is None
+                and not ready
+                and tree_memory(pid, memory_cap) > memory_cap
+            ):
                 killed = "memory"
                 self.kill(pid)
         if pidfd >= 0:
@@ -496,15 +501,20 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def tree_memory(root: int) -> int:
-    """Bytes of private resident memory of ``root`` and all its descendants.
+def tree_memory(root: int, cap: int) -> int:
+    """Bytes of private memory of ``root`` and all its descendants, exact enough near ``cap``.
 
-    Resident minus shared pages (``statm``): the interpreter's code pages, shared by every
-    process of the run, are counted once by nobody rather than 32 times; anonymous memory,
-    which is what a memory bomb allocates, is counted in full.
+    First the cheap count: resident minus shared pages (``statm``), so the interpreter's code
+    pages, shared by every process of the run, count for nobody, and the anonymous memory a
+    memory bomb allocates counts in full. That count double-counts pages a fork shares
+    copy-on-write, so past ``cap`` it is checked against the proportional set size
+    (``smaps_rollup``: each shared page split among its sharers) before anyone is killed.
+    A process that hides its ``smaps_rollup`` (not dumpable) keeps the cheap count.
     """
-    total, todo, seen = 0, [root], set[int]()
-    while todo and len(seen) < 4096:
+    pids: list[int] = []
+    seen: set[int] = set()
+    todo, rough = [root], 0
+    while todo and len(pids) < 4096:
         pid = todo.pop()
         if pid in seen:
             continue
@@ -512,11 +522,39 @@ def tree_memory(root: int) -> int:
         try:
             with open(f"/proc/{pid}/statm", "rb") as handle:
                 fields = handle.read().split()
-            total += (int(fields[1]) - int(fields[2])) * PAGE
+            private = (int(fields[1]) - int(fields[2])) * PAGE
         except (OSError, IndexError, ValueError):
             continue
+        pids.append(pid)
+        rough += private
         todo.extend(_children(pid))
-    return total
+    if rough <= cap:
+        return rough
+    exact = 0
+    for pid in pids:
+        exact += _proportional(pid)
+    return exact
+
+
+def _proportional(pid: int) -> int:
+    """Proportional anonymous + shmem bytes of one process, or its cheap count if hidden."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            text = handle.read()
+        total = 0
+        for line in text.splitlines():
+            if line.startswith((b"Pss_Anon:", b"Pss_Shmem:")):
+                total += int(line.split()[1]) << 10
+        if b"Pss_Anon:" in text:
+            return total
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            fields = handle.read().split()
+        return (int(fields[1]) - int(fields[2])) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _kill_group(pgid: int) -> None:
