@@ -158,3 +158,69 @@ def test_starc_is_scale_invariant_for_small_rewards() -> None:
     R[0, 0, 1] = 1e-9
     T = _transitions(0)
     assert starc_distance(R, 0.125 * R, T, GAMMA) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_epic_is_defined_at_gamma_one() -> None:
+    rng = np.random.default_rng(3)
+    R, phi = rng.normal(size=(S, A, S)), rng.normal(size=S)
+    undiscounted = 2.0 * R + phi[None, None, :] - phi[:, None, None]
+    assert epic_distance(R, undiscounted, 1.0) == pytest.approx(0.0, abs=1e-9)
+    assert epic_distance(R, -R, 1.0) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="0 <= gamma <= 1"):
+        epic_distance(R, R, 1.5)
+
+
+def _hidden_state_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    # R2 differs from R1 only on transitions from or to state 3; D_S gives state 3 no weight
+    # and the coverage leaves those transitions out, so EPIC sees no difference.
+    rng = np.random.default_rng(5)
+    R1 = rng.normal(size=(S, A, S))
+    R2 = R1.copy()
+    R2[3, :, :] += rng.normal(size=(A, S))
+    R2[:, :, 3] += rng.normal(size=(S, A))
+    states = np.array([1 / 3, 1 / 3, 1 / 3, 0.0])
+    coverage = np.ones((S, A, S))
+    coverage[3, :, :] = 0.0
+    coverage[:, :, 3] = 0.0
+    return R1, R2, states, coverage
+
+
+def test_state_distribution_and_coverage_change_what_epic_compares() -> None:
+    R1, R2, states, coverage = _hidden_state_pair()
+    assert epic_distance(R1, R2, GAMMA) > 0.1
+    hidden = epic_distance(R1, R2, GAMMA, state_dist=states, coverage=coverage)
+    assert hidden == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="coverage must be non-negative"):
+        epic_distance(R1, R2, GAMMA, coverage=np.ones((S, A)))
+
+
+def test_distance_cli_gamma_one_and_distribution_flags(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    R1, R2, states, coverage = _hidden_state_pair()
+    paths = {}
+    for name, array in {"a": R1, "b": R2, "ds": states, "cov": coverage}.items():
+        paths[name] = str(tmp_path / f"{name}.npy")
+        np.save(paths[name], array)
+
+    def cli(*extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+        out = tmp_path / "d.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "rewardsmith.cli", "audit", "distance", paths["a"],
+             paths["b"], "--json", str(out), *extra],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        return done, json.loads(out.read_text()) if done.returncode == 0 else {}
+
+    at_one, result = cli("--gamma", "1.0")
+    assert at_one.returncode == 0, at_one.stderr
+    assert result["epic"] == pytest.approx(epic_distance(R1, R2, 1.0))
+    assert result["starc"] is None and "gamma < 1" in at_one.stdout
+    flagged, result = cli("--state-dist", paths["ds"], "--coverage", paths["cov"])
+    assert flagged.returncode == 0, flagged.stderr
+    assert result["epic"] == pytest.approx(0.0, abs=1e-9)
+    assert result["starc"] == pytest.approx(
+        starc_distance(R1, R2, uniform_transitions(S, A), GAMMA)
+    )

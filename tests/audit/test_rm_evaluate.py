@@ -259,3 +259,30 @@ def test_cli_rm_writes_json(tmp_path: Path) -> None:
         timeout=120,
     )
     assert bad.returncode == 2 and "field 'score_chosen' is missing" in bad.stderr
+
+
+def test_calibration_without_skill_is_not_reported_as_perfect() -> None:
+    backwards = calibration([-2.0, -1.0, 0.5, -0.5])  # mean margin -0.75
+    assert backwards.no_skill and backwards.mean_margin == pytest.approx(-0.75)
+    assert backwards.ece_at_temperature is None  # not the 0.0 that read as perfect
+    assert backwards.ece > 0.2
+    skilled = calibration([1.0, 1.0, -1.0])
+    assert not skilled.no_skill and skilled.ece_at_temperature is not None
+
+
+def test_rm_cli_says_no_skill(tmp_path: Path) -> None:
+    data = tmp_path / "scored.jsonl"
+    rows = [
+        {"chosen": f"c{i}", "rejected": f"r{i}", "score_chosen": 0.0, "score_rejected": s}
+        for i, s in enumerate([1.0, 2.0, -0.5])
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = subprocess.run(
+        [sys.executable, "-m", "rewardsmith.cli", "audit", "rm", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, COLUMNS="200"),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no skill" in result.stdout and "ECE at fitted T" not in result.stdout

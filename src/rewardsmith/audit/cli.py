@@ -118,8 +118,15 @@ def rm_command(
     if report.calibration is not None:
         extra.add_row("calibration ECE (T=1)", num(report.calibration.ece))
         extra.add_row("Brier score (T=1)", num(report.calibration.brier))
-        extra.add_row("fitted temperature", num(report.calibration.temperature))
-        extra.add_row("ECE at fitted T", num(report.calibration.ece_at_temperature))
+        if report.calibration.no_skill:
+            extra.add_row(
+                "[red]fitted temperature[/]",
+                "none: no skill (the reward prefers the rejected answer on average, "
+                f"mean margin {report.calibration.mean_margin:.4g})",
+            )
+        else:
+            extra.add_row("fitted temperature", num(report.calibration.temperature))
+            extra.add_row("ECE at fitted T", num(report.calibration.ece_at_temperature))
     if report.length_bias is not None:
         bias = report.length_bias
         extra.add_row("longer answer scored higher", num(bias.longer_wins))

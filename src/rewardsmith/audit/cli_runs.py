@@ -82,7 +82,22 @@ def distance_command(
     transitions: Annotated[
         Path | None, typer.Option(help="Tabular case: .npy T[s,a,s'] for STARC.")
     ] = None,
-    gamma: Annotated[float, typer.Option(help="Tabular case: discount.")] = 0.9,
+    gamma: Annotated[
+        float,
+        typer.Option(help="Tabular case: discount, 0..1 (STARC needs < 1; EPIC allows 1)."),
+    ] = 0.9,
+    coverage: Annotated[
+        Path | None,
+        typer.Option(help="Tabular case: .npy weights of (s,a,s') for EPIC's Pearson distance."),
+    ] = None,
+    state_dist: Annotated[
+        Path | None,
+        typer.Option("--state-dist", help="Tabular case: .npy D_S, probabilities of states."),
+    ] = None,
+    action_dist: Annotated[
+        Path | None,
+        typer.Option("--action-dist", help="Tabular case: .npy D_A, probabilities of actions."),
+    ] = None,
     workers: WorkersOpt = None,
     json_out: JsonOpt = None,
 ) -> None:
@@ -100,10 +115,23 @@ def distance_command(
                 else dist.uniform_transitions(r1.shape[0], r1.shape[1])
             )
             result = {
-                "epic": dist.epic_distance(r1, r2, gamma),
-                "starc": dist.starc_distance(r1, r2, T, gamma),
+                "epic": dist.epic_distance(
+                    r1,
+                    r2,
+                    gamma,
+                    state_dist=None if state_dist is None else np.load(state_dist),
+                    action_dist=None if action_dist is None else np.load(action_dist),
+                    coverage=None if coverage is None else np.load(coverage),
+                ),
                 "case": "tabular",
+                "gamma": gamma,
             }
+            if gamma < 1:
+                result["starc"] = dist.starc_distance(r1, r2, T, gamma)
+            else:
+                # STARC levels by policy values, which diverge undiscounted; EPIC stands alone.
+                result["starc"] = None
+                result["starc_note"] = "STARC needs gamma < 1 (its values diverge at gamma = 1)"
         else:
             if data is None:
                 fail("the one-step case needs --data ROWS (prompts with several responses each)")
@@ -118,9 +146,14 @@ def distance_command(
             }
     except (InputError, ValueError, OSError) as exc:
         fail(str(exc))
+    starc = result["starc"]
     console.print(
         f"EPIC {result['epic']:.4f} (0 = same up to shaping and scale, 1 = opposite); "
-        f"STARC {result['starc']:.4f} (0 .. 2)",
+        + (
+            f"STARC {starc:.4f} (0 .. 2)"
+            if starc is not None
+            else f"STARC -: {result['starc_note']}"
+        ),
         highlight=False,
     )
     write_json(json_out, result)

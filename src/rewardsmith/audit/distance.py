@@ -98,8 +98,13 @@ def pearson_distance(x: Array, y: Array, weights: Array | None = None) -> float:
 def epic_canonical(
     R: Array, gamma: float, state_dist: Array | None = None, action_dist: Array | None = None
 ) -> Array:
-    """EPIC's canonically shaped reward of a tabular ``R[s, a, s']``."""
+    """EPIC's canonically shaped reward of a tabular ``R[s, a, s']`` (``0 <= gamma <= 1``).
+
+    Unlike STARC, EPIC needs no value function, so ``gamma = 1`` (undiscounted) is fine.
+    """
     np = require_numpy()
+    if not 0 <= gamma <= 1:
+        raise ValueError(f"EPIC needs 0 <= gamma <= 1, got {gamma}")
     R = _check_reward(R, "R")
     S, A, _ = R.shape
     ds = _distribution(state_dist, S, "state_dist")
@@ -124,10 +129,18 @@ def epic_distance(
     ``coverage`` weights the transitions the Pearson distance is taken over (default uniform
     over every (s, a, s')).
     """
+    np = require_numpy()
     c1 = epic_canonical(R1, gamma, state_dist, action_dist)
     c2 = epic_canonical(R2, gamma, state_dist, action_dist)
     if c1.shape != c2.shape:
         raise ValueError(f"rewards differ in shape: {c1.shape} vs {c2.shape}")
+    if coverage is not None:
+        coverage = np.asarray(coverage, dtype=float)
+        if coverage.shape != c1.shape or (coverage < 0).any() or not coverage.sum() > 0:
+            raise ValueError(
+                f"coverage must be non-negative weights of shape {c1.shape} (s, a, s'), "
+                f"not all zero; got shape {coverage.shape}"
+            )
     return pearson_distance(c1, c2, coverage)
 
 

@@ -317,7 +317,12 @@ def _rm_section(rm: dict[str, Any]) -> str:
                         Series("observed", [c[0] for c in curve], [c[1] for c in curve]),
                         Series("bins", [c[0] for c in curve], [c[1] for c in curve], kind="points"),
                     ],
-                    title=f"Calibration of σ(r_c − r_r): ECE {calibration['ece']:.3f}, T {calibration['temperature']:.3g}",
+                    title=f"Calibration of σ(r_c − r_r): ECE {calibration['ece']:.3f}, "
+                    + (
+                        "no skill (prefers the rejected answer)"
+                        if calibration.get("no_skill")
+                        else f"T {calibration['temperature']:.3g}"
+                    ),
                     xlabel="predicted P(chosen wins)",
                     ylabel="observed rate",
                     x_range=(0.0, 1.0),

@@ -103,12 +103,19 @@ class Calibration:
     brier: float
     """Mean squared error of the predicted probability, at temperature 1."""
     temperature: float
-    """The T that minimises the log loss (inf when every margin is <= 0, 0 when all are > 0)."""
-    ece_at_temperature: float
-    """ECE after dividing the margins by the fitted temperature."""
+    """The T that minimises the log loss (inf when the mean margin is <= 0, 0 when every
+    margin is > 0)."""
+    ece_at_temperature: float | None
+    """ECE after dividing the margins by the fitted temperature; None without positive skill,
+    where the fit predicts 0.5 for every pair and its ECE of 0 would read as perfect."""
     curve: list[tuple[float, float, int]]
     """Reliability curve at T=1: (mean predicted probability, observed rate, count) per bin."""
     pairs: int
+    mean_margin: float = 0.0
+    """Mean of ``r_chosen - r_rejected``."""
+    no_skill: bool = False
+    """The reward does not prefer the chosen answer on average (mean margin <= 0): a
+    temperature cannot calibrate it, and the fitted values describe no model."""
 
 
 def _sigmoid(x: float) -> float:
@@ -175,6 +182,9 @@ def calibration(margins: list[float | None], bins: int = 10) -> Calibration:
         >>> c = calibration([2.0, -1.0, 0.5, 3.0])
         >>> round(c.brier, 4), round(c.temperature, 3)
         (0.1734, 1.154)
+        >>> backwards = calibration([-2.0, -1.0, 0.5])  # prefers the rejected answer
+        >>> backwards.no_skill, backwards.temperature, backwards.ece_at_temperature
+        (True, inf, None)
     """
     if bins < 1:
         raise ValueError("calibration needs bins >= 1")
@@ -185,8 +195,10 @@ def calibration(margins: list[float | None], bins: int = 10) -> Calibration:
     ece, curve = _ece(values, 1.0, bins)
     beta = _fit_inverse_temperature(values)
     temperature = math.inf if beta == 0 else 0.0 if math.isinf(beta) else 1 / beta
-    ece_t, _ = _ece(values, beta, bins)
-    return Calibration(ece, brier, temperature, ece_t, curve, len(values))
+    no_skill = beta == 0
+    ece_t = None if no_skill else _ece(values, beta, bins)[0]
+    mean_margin = sum(values) / len(values)
+    return Calibration(ece, brier, temperature, ece_t, curve, len(values), mean_margin, no_skill)
 
 
 @dataclass
