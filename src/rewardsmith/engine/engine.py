@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
 import msgspec
 
 from rewardsmith.core.policy import apply_policy
+from rewardsmith.core.reward import _exception_score
 from rewardsmith.core.sample import Sample, SampleError
-from rewardsmith.core.score import Score
+from rewardsmith.core.score import Score, coerce_score
 from rewardsmith.core.spec import ResolvedTerm, Spec, load_resolved
 from rewardsmith.engine.aio import AsyncRunner
 from rewardsmith.engine.batch import ScoredBatch
@@ -265,11 +267,13 @@ class _Plan:
         self.io_calls: list[tuple[ResolvedTerm, Sample]] = []
         self.io_waiters: list[_Waiter] = []
         self.inline: list[tuple[_Waiter, Any]] = []
+        self.inline_terms: list[tuple[ResolvedTerm, list[tuple[int, Sample]]]] = []
         self._pending: dict[tuple[str, bytes], _Waiter] = {}
         limit = spec.limits.max_completion_chars
+        self.samples = [(index, row) for index, row in enumerate(rows) if isinstance(row, Sample)]
         self.refusals: dict[int, str] = {}
-        for index, row in enumerate(rows):
-            reason = _size_refusal(row, limit) if isinstance(row, Sample) else None
+        for index, row in self.samples:
+            reason = _size_refusal(row, limit)
             if reason is not None:
                 self.refusals[index] = reason
         for term in terms:
@@ -280,18 +284,13 @@ class _Plan:
 
     def _plan_each(self, term: ResolvedTerm) -> None:
         reward = term.reward
-        # An inline reward is cheaper than hashing the row for the cache: just run it.
-        keyer = (
-            term_keyer(reward, term.params)
-            if self.cache is not None and not reward.inline
-            else None
-        )
+        if reward.inline and reward.kind != "io":
+            # Cheap by declaration: no cache key (hashing costs more), no waiter per row.
+            self.inline_terms.append((term, self._runnable(term)))
+            return
+        keyer = term_keyer(reward, term.params) if self.cache is not None else None
         fast_path = getattr(reward, "fast_path", None) if reward.kind == "cpu" else None
-        for index, row in enumerate(self.rows):
-            if not isinstance(row, Sample):
-                continue
-            if self._answered_without_running(index, row, term):
-                continue
+        for index, row in self._runnable(term):
             if fast_path is not None:
                 settled = _try_fast_path(fast_path, row, term.params)
                 if settled is not None:
@@ -306,17 +305,13 @@ class _Plan:
             if reward.kind == "io":
                 self.io_calls.append((term, row))
                 self.io_waiters.append(waiter)
-            elif reward.inline:
-                self.inline.append((waiter, row))
             else:
                 self.pool_jobs.append(Job(reward, term.params, row, term.timeout_s))
                 self.pool_waiters.append(waiter)
 
     def _plan_groups(self, term: ResolvedTerm) -> None:
         groups: dict[Any, list[int]] = {}
-        for index, row in enumerate(self.rows):
-            if not isinstance(row, Sample) or self._answered_without_running(index, row, term):
-                continue
+        for index, row in self._runnable(term):
             groups.setdefault(row.group if row.group is not None else ("row", index), []).append(
                 index
             )
@@ -330,17 +325,25 @@ class _Plan:
                 self.pool_jobs.append(Job(term.reward, term.params, samples, term.timeout_s))
                 self.pool_waiters.append(waiter)
 
-    def _answered_without_running(self, index: int, row: Sample, term: ResolvedTerm) -> bool:
-        if not term.spec.applies_to(row.task):
-            wanted = term.spec.when if isinstance(term.spec.when, list) else [term.spec.when]
-            self.results[index][term.name] = Score(
-                status="not_applicable", reason=f"task {row.task!r} is not one of {wanted}"
-            )
-            return True
-        if index in self.refusals:
-            self.results[index][term.name] = Score.fail("refused", self.refusals[index])
-            return True
-        return False
+    def _runnable(self, term: ResolvedTerm) -> list[tuple[int, Sample]]:
+        """The rows this term must run on; rows routed elsewhere or refused are answered here."""
+        if term.spec.when is None and not self.refusals:
+            return self.samples
+        name, results, refusals = term.name, self.results, self.refusals
+        applies: dict[str | None, Score | None] = {}
+        runnable = []
+        for index, row in self.samples:
+            task = row.task
+            if task not in applies:
+                applies[task] = _not_applicable(term, task)
+            skipped = applies[task]
+            if skipped is not None:
+                results[index][name] = msgspec.structs.replace(skipped)
+            elif refusals and index in refusals:
+                results[index][name] = Score.fail("refused", refusals[index])
+            else:
+                runnable.append((index, row))
+        return runnable
 
     def _from_cache_or_pending(self, key: bytes | None, index: int, term: ResolvedTerm) -> bool:
         if key is None or self.cache is None:
@@ -356,6 +359,10 @@ class _Plan:
         return False
 
     def run_inline(self) -> None:
+        for term, rows in self.inline_terms:
+            call, name, results = _inline_caller(term), term.name, self.results
+            for index, row in rows:
+                results[index][name] = call(row)
         for waiter, payload in self.inline:
             term = waiter.term
             if isinstance(payload, list):
@@ -401,6 +408,37 @@ class _Plan:
             score.latency_s = sum(result.latency_s for result in self.results[index].values())
             combined.append(score)
         return combined, constraints
+
+
+def _not_applicable(term: ResolvedTerm, task: str | None) -> Score | None:
+    """The ``not_applicable`` answer for rows of this task, or None when the term applies."""
+    if term.spec.applies_to(task):
+        return None
+    wanted = term.spec.when if isinstance(term.spec.when, list) else [term.spec.when]
+    return Score(status="not_applicable", reason=f"task {task!r} is not one of {wanted}")
+
+
+def _inline_caller(term: ResolvedTerm) -> Callable[[Sample], Score]:
+    """`Reward.run` for one term, with its params filtered once instead of on every row."""
+    reward = term.reward
+    fn, name = reward.fn, reward.name
+    accepted = reward.accepted_params(term.params)
+    clock = time.perf_counter
+
+    def call(sample: Sample) -> Score:
+        start = clock()
+        try:
+            result = fn(sample, **accepted)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            score = _exception_score(name, exc)
+        else:
+            score = coerce_score(result, name)
+        score.latency_s = clock() - start
+        return score
+
+    return call
 
 
 def _try_fast_path(fast_path: Any, sample: Sample, params: dict[str, Any]) -> Score | None:
