@@ -8,6 +8,7 @@ import rewardsmith.rewards.math as math_reward
 def test_exported_names():
     assert set(math_reward.__all__) == {
         "DEFAULT_RULES",
+        "LLMCheck",
         "MathConfig",
         "Parsed",
         "Verdict",

@@ -27,7 +27,7 @@ def test_registered_as_cpu_reward():
     reward = rewardsmith.get_reward("math")
     assert reward is math_answer
     assert reward.kind == "cpu"
-    assert reward.reads == ("completion", "reference")
+    assert reward.reads == ("prompt", "completion", "reference")
     assert reward.check_reference is not None
 
 

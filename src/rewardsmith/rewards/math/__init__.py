@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rewardsmith.core.reward import reward
@@ -31,6 +32,7 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.rewards.math.extract import DEFAULT_RULES, extract_answer
 from rewardsmith.rewards.math.latex import rewrites
+from rewardsmith.rewards.math.llm import LLMCheck, ask_verifier, wants_verifier
 from rewardsmith.rewards.math.verify import (
     MathConfig,
     Parsed,
@@ -43,6 +45,7 @@ from rewardsmith.rewards.math.verify import (
 
 __all__ = [  # the public names, pinned by tests/rewards/math/test_api.py
     "DEFAULT_RULES",
+    "LLMCheck",
     "MathConfig",
     "Parsed",
     "Verdict",
@@ -73,7 +76,8 @@ def _check_reference(reference: Any) -> str | None:
     "math",
     kind="cpu",
     version="1",
-    reads=("completion", "reference"),
+    # the prompt is read only by the LLM add-on (the question it is shown)
+    reads=("prompt", "completion", "reference"),
     timeout_s=10.0,
     check_reference=_check_reference,
 )
@@ -89,6 +93,8 @@ def math_answer(
     approximate: bool = True,
     rules: list[str] | None = None,
     think: ThinkMode = "after",
+    llm: LLMCheck | None = None,
+    timeout_s: float = 10.0,
 ) -> Score:
     """1.0 when the response's final answer is equivalent to the reference, else 0.0.
 
@@ -97,6 +103,12 @@ def math_answer(
     gives ``invalid_reference``; an answer too costly to decide gives ``refused``.
     ``Score.info`` records the rule that found the answer, the extracted text, the normalised
     forms and the check that decided (``path``).
+
+    Params mirror `MathConfig` (``precision``, ``strict``, ``relation_as_set`` are the
+    per-test options of Math-Verify's suite); ``think`` says where the final answer is read
+    when the response has ``<think>`` tags; ``llm`` (an `LLMCheck` dict) asks a verifier model
+    about rows the rules reject or cannot read, and ``timeout_s`` (the engine's limit for the
+    call) bounds how long it may wait.
 
     Example:
         >>> s = Sample(id="1", completion="... so $\\\\boxed{\\\\frac{2}{4}}$", reference="0.5")
@@ -122,13 +134,33 @@ def math_answer(
         problem = f"reference must be text or a number, got {type(reference).__name__}"
     if problem:
         return Score.fail("invalid_reference", problem)
+    start = time.perf_counter()
     answer = parse(sample.completion_text, config=cfg)
     verdicts = [verify(str(g), answer, config=cfg) for g in golds]
     best = next((v for v in verdicts if v.equal), verdicts[0])
     info = _info(best)
+    if llm is not None and wants_verifier(llm, best.status, best.equal):
+        # Rules said no (or could not read the answer): ask the verifier model, within 80%
+        # of the call's time limit so that its failure leaves the rule verdict standing.
+        deadline = 0.8 * timeout_s - (time.perf_counter() - start)
+        shown = best.answer.text or _tail(sample.completion_text)
+        asked = ask_verifier(
+            llm, question=sample.prompt_text, gold=str(golds[0]), answer=shown, deadline_s=deadline
+        )
+        info["llm"] = asked
+        if asked["verdict"] is True:
+            info["rule_path"], info["path"] = info["path"], "llm"
+            return Score(value=1.0, reason="equivalent (verifier model)", info=info)
     if best.status == "ok":
         return Score(value=1.0 if best.equal else 0.0, reason=best.reason, info=info)
     return Score.fail(best.status, best.reason, **info)
+
+
+def _tail(completion: str) -> str:
+    """What the verifier model is shown when no answer was extracted: the text after the last
+    ``</think>`` (the final answer, if any, is there), at most its last 2,000 characters."""
+    cut = completion.rfind("</think>")
+    return completion[cut + len("</think>") :][-2000:] if cut != -1 else completion[-2000:]
 
 
 def _info(verdict: Verdict) -> dict[str, Any]:
