@@ -70,3 +70,36 @@ def test_accuracy_and_no_false_accepts(name, min_accuracy):
                 false_accepts.append(wrong[-1])
     assert 1 - len(wrong) / len(rows) >= min_accuracy, wrong
     assert not false_accepts
+
+
+def _params(row: dict) -> dict:
+    """The row's Math-Verify options as the ``math`` term's spec params."""
+    config = _config(row)
+    return {
+        "precision": config.precision,
+        "strict": config.strict,
+        "relation_as_set": config.relation_as_set,
+        "rules": list(config.rules),
+    }
+
+
+def test_per_test_options_reach_the_reward_through_spec_params():
+    import rewardsmith
+    from rewardsmith import Sample
+
+    rows = [
+        r
+        for r in _rows("mathverify_cases.jsonl")
+        if r.get("precision") not in (None, 6)
+        or r.get("strict") is False
+        or r.get("allow_set_relation_comp")
+        or "expr" not in (r.get("match_types") or ["expr"])
+    ]
+    assert len(rows) >= 10
+    reward = rewardsmith.get_reward("math")
+    for row in rows:
+        params = reward.validate_params(_params(row))
+        score = reward.run(Sample(id="mv", completion=row["pred"], reference=row["gold"]), params)
+        expected = verify(row["gold"], row["pred"], config=_config(row)).equal
+        assert (score.value == 1.0) is expected, (row.get("id"), score.reason)
+        assert (score.value == 1.0) is _expected("mathverify_cases.jsonl", row), row.get("id")
