@@ -24,3 +24,10 @@ def picky(sample: Sample) -> Score:
     if sample.completion_text == "boom":
         return Score.fail("error", "boom asked for an error")
     return Score(value=1.0)
+
+
+@rewardsmith.reward("serve_test.slow_cpu", reads=("completion", "extra"), timeout_s=1.5)
+def slow_cpu(sample: Sample) -> float:
+    """`slow` run in a killable worker: a row asking for a long sleep hangs until its deadline."""
+    time.sleep(float(sample.extra.get("sleep_s", 0.0)))
+    return float(sample.completion_text.strip() == "yes")

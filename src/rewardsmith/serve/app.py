@@ -158,6 +158,7 @@ class RewardServer:
                 max_wait_s=self.config.batch_wait_ms / 1000,
                 run=self.run,
                 on_batch=lambda scores: self.metrics.scored(scores, self._term_rewards),
+                max_concurrent_calls=self.config.max_concurrent_calls,
             )
             self._state = "serving"
 

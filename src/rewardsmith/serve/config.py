@@ -41,6 +41,9 @@ class ServeConfig(BaseModel):
     """Most rows in one request (413 above it) and most rows scored in one engine call."""
     max_queue_rows: int = Field(default=65_536, gt=0)
     """Rows waiting to be scored across all requests; past it requests get 429 + Retry-After."""
+    max_concurrent_calls: int | None = Field(default=None, gt=0)
+    """Engine calls scored at once (default: ``max(8, 4 × workers)``). A request whose row
+    hangs holds one call until that row's deadline; the other requests go on in the others."""
     batch_wait_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
     """How long the batcher waits for more requests to join a small batch. 0: no wait; requests
     that arrive while a batch is being scored form the next batch anyway."""
