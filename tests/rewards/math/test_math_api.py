@@ -14,6 +14,7 @@ def test_exported_names():
         "Verdict",
         "extract_answer",
         "math_answer",
+        "math_fast_path",
         "parse",
         "verify",
     }

@@ -24,8 +24,10 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+import re
 import time
-from typing import Any
+from typing import Any, Final
 
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
@@ -51,6 +53,7 @@ __all__ = [  # the public names, pinned by tests/rewards/math/test_api.py
     "Verdict",
     "extract_answer",
     "math_answer",
+    "math_fast_path",
     "parse",
     "verify",
 ]
@@ -127,6 +130,16 @@ def math_answer(
         rules=tuple(rules) if rules else DEFAULT_RULES,
         think=think,
     )
+    return _score(sample, cfg, llm, timeout_s)
+
+
+def _score(
+    sample: Sample,
+    cfg: MathConfig,
+    llm: LLMCheck | None,
+    timeout_s: float,
+    answer: Parsed | None = None,
+) -> Score:
     reference = sample.reference
     golds = reference if isinstance(reference, list) else [reference]
     problem = None
@@ -135,7 +148,8 @@ def math_answer(
     if problem:
         return Score.fail("invalid_reference", problem)
     start = time.perf_counter()
-    answer = parse(sample.completion_text, config=cfg)
+    if answer is None:
+        answer = parse(sample.completion_text, config=cfg)
     verdicts = [verify(str(g), answer, config=cfg) for g in golds]
     best = next((v for v in verdicts if v.equal), verdicts[0])
     info = _info(best)
@@ -154,6 +168,89 @@ def math_answer(
     if best.status == "ok":
         return Score(value=1.0 if best.equal else 0.0, reason=best.reason, info=info)
     return Score.fail(best.status, best.reason, **info)
+
+
+# -- the caller-side fast path (see `rewardsmith.engine.Engine`) ----------------------------
+
+_SIMPLE: Final = re.compile(
+    r"\s*(?:-?\s*(?:\d{1,3}(?:(?:,|\{,\})\d{3}){1,19}|\d{1,60}(?:\.\d{1,60})?|\.\d{1,60})|-?\\[dt]?frac\{-?\d{1,60}\}\{\d{1,60}\}"
+    r"|-?\d{1,60}\s*/\s*\d{1,60})\s*"
+)
+_FAST_MAX_CHARS: Final = 50_000
+_DEFAULTS: Final = {
+    name: parameter.default
+    for name, parameter in inspect.signature(math_answer.fn).parameters.items()
+    if parameter.default is not inspect.Parameter.empty
+}
+_CONFIGS: dict[int, tuple[dict[str, Any], MathConfig]] = {}
+
+
+def math_fast_path(sample: Sample, params: dict[str, Any]) -> Score | None:
+    """The reward's own answer, in the caller, for rows that cannot be slow: a plain number or
+    fraction as gold and as the extracted answer (``\\boxed{42}`` for ``42``, ``\\frac{3}{4}``
+    for ``0.75``); None sends the row to a worker.
+
+    It runs the same code as `math_answer` (same extraction, comparison and ``Score.info``),
+    so a settled row is exactly what a worker would return; only inputs whose cost is bounded
+    by construction (at most 60 digits a number, 50,000 characters of response) are taken.
+    A row the rules reject is left to the worker when the ``llm`` add-on is on.
+
+    Example:
+        >>> s = Sample(id="1", completion=r"so $\\boxed{\\frac{6}{8}}$", reference="0.75")
+        >>> math_fast_path(s, {}).value
+        1.0
+        >>> math_fast_path(Sample(id="2", completion=r"\\boxed{\\sqrt{2}}", reference="1"), {}) is None
+        True
+    """
+    start = time.perf_counter()
+    reference = sample.reference
+    if isinstance(reference, bool) or not isinstance(reference, str | int | float):
+        return None
+    text = sample.completion_text
+    if len(text) > _FAST_MAX_CHARS or len(str(reference)) > _FAST_MAX_CHARS:
+        return None
+    cfg = _config_for(params)
+    gold = parse_gold(str(reference), cfg)  # cached: the rows of a group share it
+    if gold.text is None or not gold.ok or not _SIMPLE.fullmatch(gold.text):
+        return None
+    answer = parse(text, config=cfg)
+    if answer.text is None or not answer.ok or not _SIMPLE.fullmatch(answer.text):
+        return None
+    llm = params.get("llm")
+    score = _score(sample, cfg, None, 0.0, answer)
+    if llm is not None and not (score.status == "ok" and score.value == 1.0):
+        return None  # the verifier model may be asked: a worker does that
+    score.latency_s = time.perf_counter() - start
+    return score
+
+
+def _config_for(params: dict[str, Any]) -> MathConfig:
+    """The `MathConfig` of a term's params, built once per params dict (the engine passes the
+    same dict for every row of a term)."""
+    found = _CONFIGS.get(id(params))
+    if found is not None and found[0] is params:
+        return found[1]
+    merged = {**_DEFAULTS, **params}
+    rules = merged["rules"]
+    cfg = MathConfig(
+        precision=merged["precision"],
+        rel_tol=merged["rel_tol"],
+        strict=merged["strict"],
+        relation_as_set=merged["relation_as_set"],
+        percent=merged["percent"],
+        use_sympy=merged["use_sympy"],
+        approximate=merged["approximate"],
+        rules=tuple(rules) if rules else DEFAULT_RULES,
+        think=merged["think"],
+    )
+    if len(_CONFIGS) > 64:
+        _CONFIGS.clear()
+    _CONFIGS[id(params)] = (params, cfg)
+    return cfg
+
+
+# Read by the engine: rows settled here never cross a process boundary.
+math_answer.fast_path = math_fast_path  # type: ignore[attr-defined]
 
 
 def _tail(completion: str) -> str:
