@@ -136,3 +136,15 @@ def test_probes_cli_reports_guards_off_and_on(judge, tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "p.json").read_text())
     assert saved["learned_phrases"] == ["Voilà, c'est fait."]
     assert saved["judge_paid"] == len(saved["results"])  # the gullible judge pays every probe
+
+
+def test_key_probes_use_only_the_first_key_rows(judge) -> None:
+    rows = [
+        {"id": f"q{i}", "prompt": f"What is {i} + 2?", "reference": str(i + 2)} for i in range(4)
+    ]
+    report = run_probes(
+        rows, _spec(judge.url), families=["custom_key", "master_key"], keys=["Voilà."],
+        key_rows=2, workers=1,
+    )  # fmt: skip
+    rows_of = {r.family: r.rows for r in report.results}
+    assert rows_of == {"custom_key": 2, "master_key": 4}

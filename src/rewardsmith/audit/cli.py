@@ -340,6 +340,9 @@ def probes_command(
         float, typer.Option(help="A probe is paid when its value is above this.")
     ] = 0.0,
     limit: Annotated[int, typer.Option(help="Data rows used per probe.")] = 200,
+    key_rows: Annotated[
+        int, typer.Option(help="Data rows used per judge_key/custom_key probe (fixed texts).")
+    ] = 5,
     workers: WorkersOpt = None,
     json_out: JsonOpt = None,
 ) -> None:
@@ -363,6 +366,7 @@ def probes_command(
             limit=limit,
             workers=workers,
             keys=phrases,
+            key_rows=key_rows,
         )
     except (InputError, ValueError) as exc:
         fail(str(exc))

@@ -287,11 +287,14 @@ def run_probes(
     workers: int | None = None,
     keys: list[str] | None = None,
     compare_guards: bool = True,
+    key_rows: int | None = 5,
 ) -> ProbeReport:
     """Score every probe against (at most ``limit``) data rows and report false positives.
 
     With judge terms in the spec and ``compare_guards``, the probes are also scored with those
     terms' ``guards = []``, to tell what the judge pays from what the guards let through.
+    Key probes (``judge_key``, ``custom_key``) are fixed texts, so they use only the first
+    ``key_rows`` rows: 208 keys x 200 rows x 2 runs would be 83k calls to a hosted judge.
 
     Example:
         >>> rows = [{"prompt": "2+2?", "reference": "4"}]
@@ -304,7 +307,8 @@ def run_probes(
     probes = build_probes(loaded, families, keys)
     batch, owners = [], []
     for p_index, probe in enumerate(probes):
-        for r_index, row in enumerate(data):
+        fixed = probe.family in ("judge_key", "custom_key") and key_rows is not None
+        for r_index, row in enumerate(data[:key_rows] if fixed else data):
             completion = probe.make(row)
             if completion is None:
                 continue
