@@ -32,7 +32,14 @@ from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.rewards.params import CheckedParam, PositiveInt
-from rewardsmith.rewards.tools.match import PairScore, assignment, pair_score, schema_errors
+from rewardsmith.rewards.tools.bfcl import NumberRule
+from rewardsmith.rewards.tools.match import (
+    PairScore,
+    assignment,
+    option_pair_score,
+    pair_score,
+    schema_errors,
+)
 from rewardsmith.rewards.tools.parse import (
     ToolCall,
     check_reference,
@@ -81,6 +88,7 @@ def tool_calls(
     strict_keys: bool = True,
     check_schema: bool = True,
     mode: Literal["partial", "exact"] = "partial",
+    numbers: Literal["auto", "by_value", "typed"] = "auto",
     max_calls: PositiveInt = 64,
 ) -> Score:
     """ToolRL-style credit for tool calls: format, name, parameter names and values, schema.
@@ -107,7 +115,13 @@ def tool_calls(
     Args:
         sample: the sample. ``reference`` is a call, a list of calls, or ``{"calls": [...],
             "tools": [...]}``; tool declarations may instead come from the row's ``tools``
-            field (OpenAI format, or ``{"name", "parameters"}``).
+            field (OpenAI format, or ``{"name", "parameters"}``; BFCL's ``dict``/``float``/
+            ``tuple``/``any`` types are read as JSON Schema). The calls may also be in BFCL's
+            possible-answer form, ``[{"func": {"arg": [value, ...]}}]`` (or a BFCL row
+            ``{"ground_truth": [...], "function": [...]}``): each argument lists its
+            acceptable values, ``""`` among them meaning the argument may be left out, and
+            strings compare as BFCL compares them (without spaces and ``,./-_*^``, any case)
+            when ``fold_strings`` is on.
         source: where to read calls (see `parse_tool_calls`).
         tag: the tag of tagged calls (``tool_call`` for ``<tool_call>…</tool_call>``).
         ordered: pair calls by position, for tasks where the order of calls matters.
@@ -115,6 +129,10 @@ def tool_calls(
         strict_keys: call objects with keys beyond name/arguments/id/type fail the format.
         check_schema: add the ``schema`` component when tools are declared.
         mode: ``partial`` credit or ``exact`` (0/1).
+        numbers: ``by_value`` (``5`` equals ``5.0``), ``typed`` (BFCL's rule: ``5.0`` is not an
+            integer argument's value, ``5`` is a float argument's; an argument is an integer
+            one when its declared type says so or, undeclared, when the reference gives an
+            int), or ``auto``: ``typed`` for BFCL-form references, ``by_value`` otherwise.
         max_calls: a completion with more calls is scored 0 (reason says so) without pairing.
 
     Returns:
@@ -142,7 +160,10 @@ def tool_calls(
     found = read_reference(sample.reference, sample.get("tools"))
     if isinstance(found, str):
         return Score.fail("invalid_reference", found)
-    gold, tools = found.calls, found.tools
+    gold, tools, options = found.calls, found.tools, found.options
+    rule: NumberRule = (
+        numbers if numbers != "auto" else ("typed" if options is not None else "by_value")
+    )
     predicted, problems = parse_tool_calls(
         sample.completion, source=source, tag=tag, strict_keys=strict_keys
     )
@@ -174,12 +195,18 @@ def tool_calls(
         reason = "" if made_none else "the reference makes no call, the completion does"
         return Score(value=float(made_none), reason=reason, components=components, info=info)
 
+    def score_pair(p: int, g: int) -> PairScore:
+        schema = tools.get(gold[g].name) if tools else None
+        if options is not None:
+            return option_pair_score(predicted[p], options[g], schema, rule, fold_strings)
+        return pair_score(predicted[p], gold[g], fold_strings, rule, schema)
+
     pairs: list[tuple[int, int, PairScore]] = []
     if ordered:
         for index in range(min(len(predicted), len(gold))):
-            pairs.append((index, index, pair_score(predicted[index], gold[index], fold_strings)))
+            pairs.append((index, index, score_pair(index, index)))
     elif predicted:
-        table = [[pair_score(p, g, fold_strings) for g in gold] for p in predicted]
+        table = [[score_pair(p, g) for g in range(len(gold))] for p in range(len(predicted))]
         # A pair earns 1 for the name, so any same-name pair beats leaving both unpaired.
         weights = [[s.name + s.keys + s.values for s in row] for row in table]
         for p, g in assignment(weights):
@@ -194,7 +221,8 @@ def tool_calls(
     if use_schema:
         assert tools is not None
         try:
-            errors = schema_errors(predicted, tools)
+            listed = {p: score.listed for p, _, score in pairs} if options is not None else None
+            errors = schema_errors(predicted, tools, listed)
         except referencing.exceptions.Unresolvable as exc:
             return Score.fail(
                 "invalid_reference", f"a tool schema's $ref cannot be resolved: {exc}"

@@ -13,14 +13,29 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
+from rewardsmith.rewards.tools.bfcl import (
+    OPTIONAL,
+    NumberRule,
+    OptionCall,
+    declared_type,
+    integer_argument,
+    matches,
+)
 from rewardsmith.rewards.tools.parse import ToolCall
 
-__all__ = ["PairScore", "assignment", "pair_score", "schema_errors", "values_equal"]
+__all__ = [
+    "PairScore",
+    "assignment",
+    "option_pair_score",
+    "pair_score",
+    "schema_errors",
+    "values_equal",
+]
 
 
 def _normal(value: Any, fold: bool) -> Any:
@@ -51,9 +66,27 @@ class PairScore:
     name: float
     keys: float
     values: float
+    # Arguments whose value the reference lists as acceptable (BFCL-form references only).
+    listed: set[str] = field(default_factory=set, repr=False)
 
 
-def pair_score(predicted: ToolCall, gold: ToolCall, fold: bool) -> PairScore:
+def _typed_mismatch(value: Any, gold: Any, schema: dict[str, Any] | None, key: str) -> bool:
+    """``5.0`` given for an integer argument (declared, or undeclared with an int reference)."""
+    return (
+        isinstance(value, float)
+        and isinstance(gold, int)
+        and not isinstance(gold, bool)
+        and integer_argument(declared_type(schema, key), [gold])
+    )
+
+
+def pair_score(
+    predicted: ToolCall,
+    gold: ToolCall,
+    fold: bool,
+    rule: NumberRule = "by_value",
+    schema: dict[str, Any] | None = None,
+) -> PairScore:
     if predicted.name != gold.name:
         return PairScore(0.0, 0.0, 0.0)
     p_keys, g_keys = set(predicted.arguments), set(gold.arguments)
@@ -63,6 +96,10 @@ def pair_score(predicted: ToolCall, gold: ToolCall, fold: bool) -> PairScore:
         hits = sum(
             key in predicted.arguments
             and values_equal(predicted.arguments[key], gold.arguments[key], fold)
+            and not (
+                rule == "typed"
+                and _typed_mismatch(predicted.arguments[key], gold.arguments[key], schema, key)
+            )
             for key in g_keys
         )
         # Extra keys the reference does not have dilute the value score as in the key score.
@@ -70,6 +107,37 @@ def pair_score(predicted: ToolCall, gold: ToolCall, fold: bool) -> PairScore:
     else:
         values = 1.0 if not p_keys else 0.0
     return PairScore(1.0, keys, values)
+
+
+def option_pair_score(
+    predicted: ToolCall,
+    expected: OptionCall,
+    schema: dict[str, Any] | None,
+    rule: NumberRule,
+    fold: bool,
+) -> PairScore:
+    """Name, argument-name and value credit of one call against an expected option call.
+
+    Expected argument names are the required ones (no ``""`` option) and the optional ones the
+    call gives; argument names are scored by Jaccard as in the exact form, and values are the
+    expected arguments given with an acceptable value, over the union of names.
+    """
+    if predicted.name != expected.name:
+        return PairScore(0.0, 0.0, 0.0)
+    given = set(predicted.arguments)
+    required = {k for k, options in expected.options.items() if OPTIONAL not in options}
+    wanted = required | (given & set(expected.options))
+    union = given | wanted
+    if not union:
+        return PairScore(1.0, 1.0, 1.0)
+    listed: set[str] = set()
+    for argument in wanted & given:
+        options = expected.options[argument]
+        integer = integer_argument(declared_type(schema, argument), options)
+        value = predicted.arguments[argument]
+        if any(matches(value, option, integer, rule, fold) for option in options):
+            listed.add(argument)
+    return PairScore(1.0, len(given & wanted) / len(union), len(listed) / len(union), listed)
 
 
 def assignment(weights: list[list[float]]) -> list[tuple[int, int]]:
@@ -122,16 +190,31 @@ def assignment(weights: list[list[float]]) -> list[tuple[int, int]]:
     ]
 
 
-def schema_errors(calls: list[ToolCall], tools: dict[str, dict[str, Any]]) -> list[str]:
+def schema_errors(
+    calls: list[ToolCall],
+    tools: dict[str, dict[str, Any]],
+    listed: dict[int, set[str]] | None = None,
+) -> list[str]:
+    """The first schema error of each call whose arguments break its tool's declaration.
+
+    ``listed`` maps a call's index to arguments whose value the reference lists as acceptable:
+    their errors are dropped, because a reference that names a value outranks a declaration
+    that contradicts it (BFCL lists ``True`` for a ``string`` argument, ``None`` for a number).
+    """
     errors: list[str] = []
-    for call in calls:
+    for index, call in enumerate(calls):
         schema = tools.get(call.name)
         if schema is None:
             errors.append(f"{call.name[:60]!r} is not a declared tool")
             continue
         validator = _validator(json.dumps(schema, sort_keys=True))
+        exempt = listed.get(index, set()) if listed else set()
         try:
-            error = jsonschema.exceptions.best_match(validator.iter_errors(call.arguments))
+            error = jsonschema.exceptions.best_match(
+                e
+                for e in validator.iter_errors(call.arguments)
+                if not (e.absolute_path and e.absolute_path[0] in exempt)
+            )
         except RecursionError:
             errors.append(f"arguments of {call.name[:60]!r} nested too deeply")
             continue

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -17,6 +18,7 @@ from typing import Any, Final, Literal
 import jsonschema
 
 from rewardsmith.core.sample import message_text
+from rewardsmith.rewards.tools.bfcl import OptionCall, bfcl_calls, is_bfcl_form, json_schema_of
 
 __all__ = [
     "Reference",
@@ -247,6 +249,21 @@ def parse_tool_calls(
 class Reference:
     calls: list[ToolCall]
     tools: dict[str, dict[str, Any]] | None  # name -> JSON Schema of the arguments
+    # BFCL's possible-answer form: the acceptable values of each argument, one per call
+    # (then `calls` holds the names with empty arguments).
+    options: list[OptionCall] | None = None
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_problem(schema_json: str) -> str | None:
+    """Why a schema is invalid, or None; cached, as checking one against the metaschema costs
+    milliseconds and the rows of a dataset repeat a few tool declarations."""
+    schema = json.loads(schema_json)
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        return str(exc.message[:200])
+    return None
 
 
 def _declared_tools(raw: Any) -> dict[str, dict[str, Any]] | str:
@@ -263,13 +280,13 @@ def _declared_tools(raw: Any) -> dict[str, dict[str, Any]] | str:
             item = item["function"]
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             return f"tools[{position}] has no 'name'"
-        schema = item.get("parameters", {"type": "object"})
+        # BFCL declares Python type names ("dict", "float"): read them as JSON Schema.
+        schema = json_schema_of(item.get("parameters", {"type": "object"}))
         if not isinstance(schema, dict):
             return f"tools[{position}] 'parameters' must be a JSON Schema object"
-        try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except jsonschema.exceptions.SchemaError as exc:
-            return f"tools[{position}] ({item['name']}) has an invalid schema: {exc.message[:200]}"
+        problem = _schema_problem(json.dumps(schema, sort_keys=True, default=repr))
+        if problem is not None:
+            return f"tools[{position}] ({item['name']}) has an invalid schema: {problem}"
         tools[item["name"]] = schema
     return tools
 
@@ -280,6 +297,10 @@ def read_reference(reference: Any, tools_field: Any) -> Reference | str:
     if isinstance(reference, dict) and ("calls" in reference or "tool_calls" in reference):
         raw_calls = reference.get("calls", reference.get("tool_calls"))
         raw_tools = reference.get("tools", tools_field)
+    elif isinstance(reference, dict) and "ground_truth" in reference:
+        # A BFCL row: its possible answers, and its "function" declarations.
+        raw_calls = reference["ground_truth"]
+        raw_tools = reference.get("function", reference.get("tools", tools_field))
     if isinstance(raw_calls, str):
         raw_calls, problem = loads(raw_calls)
         if problem:
@@ -291,7 +312,15 @@ def read_reference(reference: Any, tools_field: Any) -> Reference | str:
             "the reference must be a call, a list of calls, or {'calls': [...], 'tools': [...]}; "
             f"got {type(raw_calls).__name__}"
         )
+    options: list[OptionCall] | None = None
     calls: list[ToolCall] = []
+    if raw_calls and all(is_bfcl_form(item) for item in raw_calls):
+        found_options = bfcl_calls(raw_calls)
+        if isinstance(found_options, str):
+            return found_options
+        options = found_options
+        raw_calls = []
+        calls = [ToolCall(option.name) for option in options]
     for position, item in enumerate(raw_calls):
         call = call_from(item, strict_keys=False)
         if isinstance(call, str):
@@ -303,7 +332,7 @@ def read_reference(reference: Any, tools_field: Any) -> Reference | str:
         if isinstance(found, str):
             return found
         tools = found
-    return Reference(calls, tools)
+    return Reference(calls, tools, options)
 
 
 def check_reference(reference: Any) -> str | None:
