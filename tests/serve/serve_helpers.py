@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from rewardsmith.serve import RewardServer
+from rewardsmith.serve.server import uvicorn_config
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,9 +32,8 @@ def server_in_thread(app: RewardServer) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(256)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-    )
+    # The server's own settings (header deadline, connection limit), as `rewardsmith serve`.
+    server = uvicorn.Server(uvicorn_config(app))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

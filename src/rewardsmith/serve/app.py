@@ -32,6 +32,7 @@ from rewardsmith.engine.engine import Engine
 from rewardsmith.io.runlog import RunLog
 from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
 from rewardsmith.serve.config import ServeConfig
+from rewardsmith.serve.limits import BodyBudget
 from rewardsmith.serve.logproc import RunLogProcess
 from rewardsmith.serve.metrics import ServerMetrics
 from rewardsmith.serve.openapi import openapi_document
@@ -104,6 +105,7 @@ class RewardServer:
         self._state = "new"
         self._lock = threading.Lock()
         self._token = self.config.token.encode() if self.config.token else None
+        self._bodies = BodyBudget(self.config.max_pending_body_bytes)
         self._term_rewards = {term.name: term.reward.name for term in self.terms}
         self._term_names = [term.name for term in self.spec.terms]
         self._openapi = encode(
@@ -227,7 +229,7 @@ class RewardServer:
             except WireError as exc:
                 status, body = exc.status, encode(exc.body)
                 headers = [(k.encode(), v.encode()) for k, v in exc.headers.items()]
-                self.metrics.reject(str(status))
+                self.metrics.reject(exc.reason)
             except QueueFullError as exc:
                 status = 429
                 body = encode({"error": str(exc), "problems": []})
@@ -268,26 +270,66 @@ class RewardServer:
         )
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        """The request body, read within ``body_timeout_s`` and within the shared body budget.
+
+        The bytes are given back to the budget on return: the caller decodes them before its
+        next ``await``, so no other request reads in between.
+        """
         limit = self.config.max_body_bytes
+        declared: int | None = None
         for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > limit:
-                raise WireError(
-                    413,
-                    f"request body of {int(value):,} bytes is over the limit of {limit:,} bytes",
-                )
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise WireError(413, f"request body is over the limit of {limit:,} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+            if key == b"content-length" and value.isdigit():
+                declared = int(value)
+                if declared > limit:
+                    raise WireError(
+                        413,
+                        f"request body of {declared:,} bytes is over the limit of {limit:,} bytes",
+                    )
+        reserved = 0
+        try:
+            # A declared length is reserved before anything is read, so a refused request
+            # costs nothing; a chunked body is reserved as it arrives.
+            if declared:
+                self._reserve_body(declared)
+                reserved = declared
+            deadline = time.monotonic() + self.config.body_timeout_s
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                try:
+                    message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+                except TimeoutError:
+                    raise WireError(
+                        408,
+                        f"request body not received within {self.config.body_timeout_s:g} s "
+                        f"({size:,} bytes arrived)",
+                        headers={"connection": "close"},
+                        reason="body_timeout",
+                    ) from None
+                if message["type"] == "http.disconnect":
+                    raise _Disconnected
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise WireError(413, f"request body is over the limit of {limit:,} bytes")
+                if size > reserved:
+                    self._reserve_body(size - reserved)
+                    reserved = size
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        finally:
+            self._bodies.give(reserved)
+
+    def _reserve_body(self, size: int) -> None:
+        if not self._bodies.take(size):
+            raise WireError(
+                503,
+                f"{self._bodies.used:,} bytes of request bodies are being received (limit "
+                f"{self._bodies.limit:,}, max_pending_body_bytes); retry shortly",
+                headers={"retry-after": "1", "connection": "close"},
+                reason="body_budget",
+            )
 
     def _ready_batcher(self) -> MicroBatcher:
         if self._state == "new":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["DEFAULT_END_TOKENS", "ServeConfig"]
 
@@ -37,6 +37,18 @@ class ServeConfig(BaseModel):
     """When set, scoring routes need ``Authorization: Bearer <token>`` (else 401)."""
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Largest request body accepted; a larger one gets 413 before it is read whole."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """A request's line and headers must arrive within this many seconds of its first byte (or
+    of the connection opening); else 408 and the connection is closed (slow-loris clients)."""
+    body_timeout_s: float = Field(default=60.0, gt=0)
+    """A request's whole body must arrive within this many seconds of its headers; else 408 and
+    the connection is closed (a client that stops half-way)."""
+    max_pending_body_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    """Bytes of request bodies held at once across all requests still being read. A request
+    whose body would pass it gets 503 + ``Retry-After`` before its body is read, so many
+    half-sent large bodies cost at most this much memory."""
+    max_connections: int | None = Field(default=1024, gt=0)
+    """Open connections and requests in flight before uvicorn answers 503 (None: no limit)."""
     max_batch_rows: int = Field(default=4096, gt=0)
     """Most rows in one request (413 above it) and most rows scored in one engine call."""
     max_queue_rows: int = Field(default=65_536, gt=0)
@@ -60,3 +72,12 @@ class ServeConfig(BaseModel):
     graceful_timeout_s: float = Field(default=30.0, gt=0)
     """On SIGTERM/SIGINT: how long in-flight requests may take to finish before the server
     stops anyway."""
+
+    @model_validator(mode="after")
+    def _budget_holds_one_body(self) -> ServeConfig:
+        if self.max_pending_body_bytes < self.max_body_bytes:
+            raise ValueError(
+                f"max_pending_body_bytes ({self.max_pending_body_bytes:,}) is smaller than "
+                f"max_body_bytes ({self.max_body_bytes:,}): a body at the limit could never be read"
+            )
+        return self

@@ -43,11 +43,13 @@ _SAMPLE = {
 def _error_responses(*codes: int) -> dict[str, Any]:
     meaning = {
         401: "Missing or wrong bearer token.",
+        408: "The request body did not arrive within body_timeout_s; the connection is closed.",
         413: "Body or batch larger than the server accepts.",
         422: "Malformed JSON, or a row or field that is wrong (each problem names row and field).",
         429: "The scoring queue is full; retry after the Retry-After header's seconds.",
         500: "A status whose policy is `raise` occurred, or the engine failed.",
-        503: "The server is shutting down or cannot score.",
+        503: "The server is shutting down or cannot score, or too many request bodies are "
+        "being received at once (max_pending_body_bytes; retry after Retry-After).",
     }
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     return {str(code): {"description": meaning[code], "content": error} for code in codes}
@@ -69,7 +71,7 @@ def openapi_document(*, title: str, version: str, spec_name: str, auth: bool) ->
         "additionalProperties": False,
     }
     security: list[dict[str, list[str]]] = [{"bearer": []}] if auth else []
-    scoring_errors = (401, 413, 422, 429, 500, 503) if auth else (413, 422, 429, 500, 503)
+    scoring_errors = (401, 408, 413, 422, 429, 500, 503) if auth else (408, 413, 422, 429, 500, 503)
 
     def scoring(summary: str, request: str, response: str) -> dict[str, Any]:
         return {

@@ -10,8 +10,9 @@ from typing import Any
 
 from rewardsmith.serve.app import RewardServer
 from rewardsmith.serve.config import ServeConfig
+from rewardsmith.serve.limits import header_timeout_protocol
 
-__all__ = ["run_server"]
+__all__ = ["run_server", "uvicorn_config"]
 
 _INSTALL_HINT = "the reward server needs uvicorn: pip install 'rewardsmith[serve]'"
 
@@ -34,14 +35,7 @@ def run_server(spec: Any, config: ServeConfig | None = None) -> None:
     sock.bind((config.host, config.port))
     sock.listen(2048)
     host, port = sock.getsockname()[:2]
-    uv_config = uvicorn.Config(
-        app,
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=max(1, round(config.graceful_timeout_s)),
-        server_header=False,
-    )
+    uv_config = uvicorn_config(app)
     server = uvicorn.Server(uv_config)
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(
@@ -65,3 +59,30 @@ def run_server(spec: Any, config: ServeConfig | None = None) -> None:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def uvicorn_config(app: RewardServer) -> Any:
+    """The `uvicorn.Config` that serves ``app`` with its `ServeConfig`'s connection limits: the
+    header deadline (a protocol subclass, see `rewardsmith.serve.limits`), ``max_connections``
+    and the graceful-shutdown wait. Used by `run_server` and by tests that serve in a thread."""
+    try:
+        import uvicorn
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(_INSTALL_HINT) from exc
+    config = app.config
+    protocol = header_timeout_protocol(
+        AutoHTTPProtocol,
+        config.header_timeout_s,
+        on_timeout=lambda: app.metrics.reject("header_timeout"),
+    )
+    return uvicorn.Config(
+        app,
+        http=protocol,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=max(1, round(config.graceful_timeout_s)),
+        limit_concurrency=config.max_connections,
+        server_header=False,
+    )

@@ -98,11 +98,14 @@ class WireError(Exception):
         error: str,
         problems: list[Problem] | None = None,
         headers: dict[str, str] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(error)
         self.status = status
         self.body = ErrorBody(error=error, problems=problems or [])
         self.headers = headers or {}
+        self.reason = reason or str(status)
+        """The ``reason`` label of ``rewardsmith_rejected_total`` (default: the status code)."""
 
 
 _encoder = msgspec.json.Encoder()
