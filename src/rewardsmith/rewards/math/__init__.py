@@ -139,6 +139,7 @@ def _score(
     llm: LLMCheck | None,
     timeout_s: float,
     answer: Parsed | None = None,
+    gold: Parsed | None = None,
 ) -> Score:
     reference = sample.reference
     golds = reference if isinstance(reference, list) else [reference]
@@ -150,7 +151,10 @@ def _score(
     start = time.perf_counter()
     if answer is None:
         answer = parse(sample.completion_text, config=cfg)
-    verdicts = [verify(str(g), answer, config=cfg) for g in golds]
+    if gold is not None and len(golds) == 1:
+        verdicts = [verify(gold, answer, config=cfg)]  # read already (the fast path)
+    else:
+        verdicts = [verify(str(g), answer, config=cfg) for g in golds]
     best = next((v for v in verdicts if v.equal), verdicts[0])
     info = _info(best)
     if llm is not None and wants_verifier(llm, best.status, best.equal):
@@ -174,7 +178,7 @@ def _score(
 
 _SIMPLE: Final = re.compile(
     r"\s*(?:-?\s*(?:\d{1,3}(?:(?:,|\{,\})\d{3}){1,19}|\d{1,60}(?:\.\d{1,60})?|\.\d{1,60})|-?\\[dt]?frac\{-?\d{1,60}\}\{\d{1,60}\}"
-    r"|-?\d{1,60}\s*/\s*\d{1,60})\s*"
+    r"|-?\d{1,60}\s*/\s*\d{1,60}|\d{1,60}\s*\\[dt]?frac\{\d{1,60}\}\{\d{1,60}\}|\(?[A-E]\)?)\s*"
 )
 _FAST_MAX_CHARS: Final = 50_000
 _DEFAULTS: Final = {
@@ -186,9 +190,10 @@ _CONFIGS: dict[int, tuple[dict[str, Any], MathConfig]] = {}
 
 
 def math_fast_path(sample: Sample, params: dict[str, Any]) -> Score | None:
-    """The reward's own answer, in the caller, for rows that cannot be slow: a plain number or
-    fraction as gold and as the extracted answer (``\\boxed{42}`` for ``42``, ``\\frac{3}{4}``
-    for ``0.75``); None sends the row to a worker.
+    """The reward's own answer, in the caller, for rows that cannot be slow: a plain number,
+    fraction, mixed number or choice letter as gold, and as the extracted answer or the same
+    text as the gold (``\\boxed{42}`` for ``42``, ``\\frac{3}{4}`` for ``0.75``); None sends
+    the row to a worker.
 
     It runs the same code as `math_answer` (same extraction, comparison and ``Score.info``),
     so a settled row is exactly what a worker would return; only inputs whose cost is bounded
@@ -211,17 +216,25 @@ def math_fast_path(sample: Sample, params: dict[str, Any]) -> Score | None:
         return None
     cfg = _config_for(params)
     gold = parse_gold(str(reference), cfg)  # cached: the rows of a group share it
-    if gold.text is None or not gold.ok or not _SIMPLE.fullmatch(gold.text):
+    if gold.text is None or not gold.ok:
         return None
     answer = parse(text, config=cfg)
-    if answer.text is None or not answer.ok or not _SIMPLE.fullmatch(answer.text):
+    if answer.text is None or not answer.ok:
+        return None
+    simple = _SIMPLE.fullmatch(gold.text) and _SIMPLE.fullmatch(answer.text)
+    if not simple and _squeeze(answer.text) != _squeeze(gold.text):
+        # identical answers are decided before any arithmetic ("4a-2" for "4a-2")
         return None
     llm = params.get("llm")
-    score = _score(sample, cfg, None, 0.0, answer)
+    score = _score(sample, cfg, None, 0.0, answer, gold)
     if llm is not None and not (score.status == "ok" and score.value == 1.0):
         return None  # the verifier model may be asked: a worker does that
     score.latency_s = time.perf_counter() - start
     return score
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
 
 
 def _config_for(params: dict[str, Any]) -> MathConfig:

@@ -221,6 +221,7 @@ def _repeating_fraction(match: re.Match[str]) -> str:
     return f"\\frac{{{numerator}}}{{{denominator}}}"
 
 
+_REWRITE_TRIGGER: Final = re.compile(r"[A-Za-z\\≈ℤ∈]")
 _ORDINAL_MARK: Final = re.compile(r"\d\s*\^?\s*\{?\s*(?:\\[a-z]+\s*\{)?\s*(?:st|nd|rd|th)\b")
 _INTEGER_SET: Final = re.compile(r"(?:\\in|∈)\s*(?:\\mathbb\s*\{?\s*Z|ℤ)")
 _UNIT_AFTER_NUMBER: Final = re.compile(
@@ -241,7 +242,7 @@ def rewrites(answer: str) -> list[str]:
         >>> rewrites(r"7^{\\text{th}}")
         ['ordinal_suffix']
     """
-    if not any(ch.isalpha() or ch in "\\≈ℤ∈" for ch in answer):
+    if not _REWRITE_TRIGGER.search(answer):  # plain numbers: nothing was rewritten
         return []
     found = []
     if _ORDINAL_MARK.search(answer):
