@@ -382,3 +382,49 @@ def test_bounded_load_every_answer_right_and_in_order(served) -> None:
     assert asyncio.run(main()) == 32 * 15
     assert app.batcher.rows_scored - before == 32 * 15 * 4
     assert app.batcher.queued_rows == 0
+
+
+QA_SPEC = Path(__file__).resolve().parents[2] / "examples" / "qa.toml"
+QA_PROMPT = "Q: capital of France?\n"
+QA_ANSWER = "<think>easy</think><answer>Paris</answer>"
+
+
+def test_get_reward_rows_carry_a_task_and_unapplied_terms_warn(engine: Engine) -> None:
+    with server_in_thread(RewardServer(QA_SPEC, ServeConfig(log=False), engine=engine)) as url:
+        body = {"query": [QA_PROMPT + QA_ANSWER], "prompts": [QA_PROMPT], "labels": ["Paris"]}
+        untasked = _post(url, "/get_reward", body, token=None).json()
+        by_query = _post(url, "/get_reward?task=qa", body, token=None).json()
+        by_field = _post(url, "/get_reward", {**body, "tasks": ["qa"]}, token=None).json()
+        empty = {**body, "labels": [""], "tasks": ["qa"]}
+        masked = _post(url, "/get_reward", empty, token=None).json()
+        bad = _post(url, "/get_reward?tsak=qa", body, token=None)
+        short = _post(url, "/get_reward", {**body, "tasks": []}, token=None)
+    # Without a task the `when = "qa"` term never applies: format only (0.2), and a warning.
+    assert untasked["rewards"] == [0.2]
+    assert any("'correct'" in w and "task" in w for w in untasked["warnings"])
+    assert by_query["rewards"] == by_field["rewards"] == [1.2]
+    assert [w for w in by_query["warnings"] if "'correct'" in w] == []
+    assert any("'choice'" in w for w in by_query["warnings"])  # mcq: still none sent
+    # An empty label is no reference: the correctness term is masked, not paid 0.0.
+    assert masked["rewards"] == [None]
+    assert masked["extra_logs"]["rewardsmith/masked"] == [1.0]
+    assert bad.status_code == 422 and "tsak" in bad.json()["error"]
+    assert short.status_code == 422 and short.json()["problems"][0]["field"] == "tasks"
+
+
+def test_native_rows_take_the_query_task_unless_they_carry_one(engine: Engine) -> None:
+    config = ServeConfig(log=False)
+    rows = [
+        {"completion": QA_ANSWER, "reference": "Paris"},
+        {"completion": QA_ANSWER, "reference": "Paris", "task": "mcq"},
+    ]
+    with server_in_thread(RewardServer(QA_SPEC, config, engine=engine)) as url:
+        answer = _post(url, "/v1/score?task=qa", {"samples": rows}, token=None).json()
+        plain = _post(url, "/v1/score", {"samples": rows[:1]}, token=None).json()
+    assert [s["status"] for s in answer["scores"]] == [
+        "ok",
+        "invalid_reference",
+    ]  # routed to `choice`
+    assert answer["scores"][0]["reward"] == 1.2 and answer["warnings"] == []
+    assert plain["scores"][0]["reward"] == 0.2
+    assert len(plain["warnings"]) == 2  # neither `correct` (qa) nor `choice` (mcq) applied

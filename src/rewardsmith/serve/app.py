@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,8 +46,10 @@ from rewardsmith.serve.wire import (
     completion_from_query,
     decode,
     encode,
+    label_reference,
     openrlhf_answer,
     samples_from_rows,
+    unapplied_terms_warnings,
     wire_score,
 )
 
@@ -106,6 +109,7 @@ class RewardServer:
         self._lock = threading.Lock()
         self._token = self.config.token.encode() if self.config.token else None
         self._bodies = BodyBudget(self.config.max_pending_body_bytes)
+        self._warned: set[str] = set()
         self._term_rewards = {term.name: term.reward.name for term in self.terms}
         self._term_names = [term.name for term in self.spec.terms]
         self._openapi = encode(
@@ -348,12 +352,44 @@ class RewardServer:
 
     # -- routes -------------------------------------------------------------------------------
 
+    def _query_task(self, scope: Scope) -> str | None:
+        """The ``?task=`` query parameter (the task of rows that carry none), else the
+        server's ``default_task``. Any other parameter is a 422: a typo must not pass silently."""
+        raw = scope.get("query_string", b"")
+        if not raw:
+            return self.config.default_task
+        try:
+            params = urllib.parse.parse_qs(
+                raw.decode("latin-1"), keep_blank_values=True, strict_parsing=True
+            )
+        except ValueError as exc:
+            raise WireError(
+                422, f"malformed query string: {exc}", [Problem("<query>", str(exc))]
+            ) from None
+        unknown = sorted(set(params) - {"task"})
+        if unknown:
+            message = f"unknown query parameter {unknown[0]!r}; the only one is 'task'"
+            raise WireError(422, message, [Problem(f"?{unknown[0]}", message)])
+        values = params.get("task", [])
+        if len(values) > 1:
+            raise WireError(422, "?task= given twice", [Problem("?task", "given twice")])
+        return values[0] if values and values[0] else self.config.default_task
+
+    def _warn(self, warnings: list[str]) -> list[str]:
+        for warning in warnings:
+            if warning not in self._warned and len(self._warned) < 100:
+                self._warned.add(warning)
+                log.warning("%s", warning)
+        return warnings
+
     async def _score(self, scope: Scope, receive: Receive) -> Reply:
         self._check_token(scope)
+        task = self._query_task(scope)
         body = await self._read_body(scope, receive)
         request: ScoreRequest = decode(body, ScoreRequest)
         self._check_batch(len(request.samples))
-        samples = samples_from_rows(request.samples)
+        samples = samples_from_rows(request.samples, default_task=task)
+        warnings = self._warn(unapplied_terms_warnings(samples, self.spec.terms))
         batcher = self._ready_batcher()
         ids = [sample.id for sample in samples]
         scores = await batcher.score(list(samples), ids)
@@ -363,18 +399,24 @@ class RewardServer:
         response = ScoreResponse(
             scores=[wire_score(row_id, score) for row_id, score in zip(ids, scores, strict=True)],
             status_counts=counts,
+            warnings=warnings,
         )
         return 200, encode(response), _JSON, []
 
     async def _get_reward(self, scope: Scope, receive: Receive) -> Reply:
         self._check_token(scope)
+        task = self._query_task(scope)
         body = await self._read_body(scope, receive)
         request: RewardRequest = decode(body, RewardRequest)
         count = len(request.query)
         self._check_batch(count)
         problems = [
             Problem(field=name, message=f"has {len(values)} items but query has {count}")
-            for name, values in (("prompts", request.prompts), ("labels", request.labels))
+            for name, values in (
+                ("prompts", request.prompts),
+                ("labels", request.labels),
+                ("tasks", request.tasks),
+            )
             if values is not None and len(values) != count
         ]
         if problems:
@@ -393,19 +435,24 @@ class RewardServer:
                     )
                 )
                 continue
+            row_task = request.tasks[index] if request.tasks is not None else None
             samples.append(
                 Sample(
                     id=f"query-{index}",
                     prompt=prompt,
                     completion=completion,
-                    reference=request.labels[index] if request.labels is not None else None,
+                    reference=label_reference(request.labels[index])
+                    if request.labels is not None
+                    else None,
+                    task=row_task if row_task is not None else task,
                 )
             )
         if problems:
             raise WireError(422, f"{problems[0].field}: {problems[0].message}", problems[:20])
+        warnings = self._warn(unapplied_terms_warnings(samples, self.spec.terms))
         batcher = self._ready_batcher()
         scores = await batcher.score(list(samples), [sample.id for sample in samples])
-        answer = openrlhf_answer(scores, self._term_names, self.config.masked_reward)
+        answer = openrlhf_answer(scores, self._term_names, self.config.masked_reward, warnings)
         return 200, encode(answer), _JSON, []
 
     async def _health(self, scope: Scope, receive: Receive) -> Reply:

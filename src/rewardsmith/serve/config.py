@@ -61,6 +61,9 @@ class ServeConfig(BaseModel):
     that arrive while a batch is being scored form the next batch anyway."""
     end_tokens: tuple[str, ...] = DEFAULT_END_TOKENS
     """Markers stripped from the end of OpenRLHF completions (repeatedly, with whitespace)."""
+    default_task: str | None = None
+    """Task of rows that carry none and come without ``?task=`` (routes terms with ``when``).
+    OpenRLHF sends no task: set this, or put ``?task=NAME`` in ``--remote_rm_url``."""
     masked_reward: float | None = None
     """What ``/get_reward`` sends for a row whose reward is masked (null). OpenRLHF cannot mask
     a sample and fails on null, so set this only as an explicit choice; the row's status still

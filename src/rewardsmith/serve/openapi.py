@@ -40,6 +40,15 @@ _SAMPLE = {
 }
 
 
+_TASK_PARAMETER = {
+    "name": "task",
+    "in": "query",
+    "required": False,
+    "description": "Task of every row that carries none (routes terms with `when`).",
+    "schema": {"type": "string"},
+}
+
+
 def _error_responses(*codes: int) -> dict[str, Any]:
     meaning = {
         401: "Missing or wrong bearer token.",
@@ -78,6 +87,7 @@ def openapi_document(*, title: str, version: str, spec_name: str, auth: bool) ->
             "post": {
                 "summary": summary,
                 "security": security,
+                "parameters": [_TASK_PARAMETER],
                 "requestBody": {
                     "required": True,
                     "content": {

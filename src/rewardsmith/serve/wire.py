@@ -12,6 +12,7 @@ import msgspec
 
 from rewardsmith.core.sample import Sample, SampleError
 from rewardsmith.core.score import Score
+from rewardsmith.core.spec import TermSpec
 
 __all__ = [
     "ErrorBody",
@@ -25,8 +26,10 @@ __all__ = [
     "completion_from_query",
     "decode",
     "encode",
+    "label_reference",
     "openrlhf_answer",
     "samples_from_rows",
+    "unapplied_terms_warnings",
     "wire_score",
 ]
 
@@ -48,22 +51,27 @@ class WireScore(msgspec.Struct):
 
 
 class ScoreResponse(msgspec.Struct):
-    """``POST /v1/score`` answer: one score per sample, in order, and the batch's status counts."""
+    """``POST /v1/score`` answer: one score per sample, in order, the batch's status counts, and
+    warnings about the request (e.g. a spec term that applied to none of its rows)."""
 
     scores: list[WireScore]
     status_counts: dict[str, int]
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 class RewardRequest(msgspec.Struct):
     """``POST /get_reward``: OpenRLHF's remote reward protocol.
 
     ``query`` is prompt + response as the trainer decoded it (special tokens included);
-    ``prompts`` the prompts, ``labels`` the references, each one per query when present.
+    ``prompts`` the prompts, ``labels`` the references, ``tasks`` the rows' tasks (routing to
+    terms with ``when``), each one per query when present. An empty label (null, or text that is
+    only whitespace) means the row has no reference.
     """
 
     query: list[str]
     prompts: list[str] | None = None
     labels: list[Any] | None = None
+    tasks: list[str | None] | None = None
 
 
 class RewardResponse(msgspec.Struct):
@@ -72,6 +80,7 @@ class RewardResponse(msgspec.Struct):
     rewards: list[float | None]
     scores: list[float | None]
     extra_logs: dict[str, list[float]]
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 class Problem(msgspec.Struct):
@@ -133,11 +142,18 @@ def decode(body: bytes, kind: type[Any]) -> Any:
         ) from None
 
 
-def samples_from_rows(rows: list[dict[str, Any]], field: str = "samples") -> list[Sample]:
-    """Validate every row into a `Sample`; any bad row makes the whole request a 422."""
+def samples_from_rows(
+    rows: list[dict[str, Any]], field: str = "samples", *, default_task: str | None = None
+) -> list[Sample]:
+    """Validate every row into a `Sample`; any bad row makes the whole request a 422.
+
+    ``default_task`` is the task of rows that carry none (the ``?task=`` query parameter).
+    """
     samples: list[Sample] = []
     problems: list[Problem] = []
     for index, row in enumerate(rows):
+        if default_task is not None and row.get("task") is None:
+            row = {**row, "task": default_task}
         try:
             samples.append(Sample.from_row(row, index))
         except SampleError as exc:
@@ -173,8 +189,39 @@ def completion_from_query(query: str, prompt: str, end_tokens: tuple[str, ...]) 
     return text
 
 
+def label_reference(label: Any) -> Any:
+    """The reference an OpenRLHF label stands for: None when the label is empty (null, or text
+    that is only whitespace), so rewards that need a reference answer ``invalid_reference``
+    (masked by the default policy) instead of comparing against nothing."""
+    if label is None or (isinstance(label, str) and not label.strip()):
+        return None
+    return label
+
+
+def unapplied_terms_warnings(samples: list[Sample], terms: list[TermSpec]) -> list[str]:
+    """One warning per term with ``when`` that applies to none of ``samples``: over HTTP this
+    almost always means the rows were sent without their ``task``."""
+    if not samples:
+        return []
+    tasks = sorted({str(sample.task) for sample in samples})
+    warnings = []
+    for term in terms:
+        if term.when is None or any(term.applies_to(sample.task) for sample in samples):
+            continue
+        wanted = term.when if isinstance(term.when, list) else [term.when]
+        warnings.append(
+            f"term {term.name!r} applies only to task {' or '.join(map(repr, wanted))}, and no "
+            f"row of this request has it (tasks sent: {', '.join(tasks)}); it scored no row. "
+            "Send each row's task: a 'task' field per row, 'tasks' in /get_reward, or ?task=..."
+        )
+    return warnings
+
+
 def openrlhf_answer(
-    scores: list[Score], term_names: list[str], masked_reward: float | None
+    scores: list[Score],
+    term_names: list[str],
+    masked_reward: float | None,
+    warnings: list[str] | None = None,
 ) -> RewardResponse:
     """OpenRLHF's answer for scored rows: ``rewards`` (= ``scores``) and numeric ``extra_logs``.
 
@@ -192,7 +239,9 @@ def openrlhf_answer(
     }
     for name in term_names:
         logs[f"rewardsmith/{name}"] = [score.components.get(name, 0.0) for score in scores]
-    return RewardResponse(rewards=rewards, scores=list(rewards), extra_logs=logs)
+    return RewardResponse(
+        rewards=rewards, scores=list(rewards), extra_logs=logs, warnings=list(warnings or [])
+    )
 
 
 def wire_score(row_id: str, score: Score) -> WireScore:
