@@ -11,7 +11,9 @@ and prints, from one run on this machine:
 - ``rewardsmith score FILE --spec examples/qa.toml`` as a subprocess (the user's path: run log
   included), its wall time, its peak RSS (from wait4, this process tree), and the ratio
   anchor_time / score_time (>= 1.0 means at least as fast as the loop);
-- the RSS ratio between the largest and the smallest size, and the load average.
+- the RSS ratio between the largest and the smallest size, and the load average;
+- where the time goes, in-process on the smallest size: µs per row for reading, preparing
+  samples, planning, running the spec's rewards, combining, the run log and writing.
 
 The input file is written fresh for every size, so the page cache holds it (warm) for both
 the anchor and the CLI; each run writes a fresh run log, so there are no resumed rows or cached
@@ -153,6 +155,51 @@ def run_cli(source: Path, target: Path, log_dir: Path, workers: int) -> tuple[fl
     return wall, usage.ru_maxrss * 1024, out
 
 
+def breakdown(source: Path, work: Path) -> dict[str, float]:
+    """Seconds per phase of the file path, run in this process, phase by phase."""
+    from rewardsmith import load_spec
+    from rewardsmith.core.spec import resolve_terms
+    from rewardsmith.engine import Engine, prepare_rows
+    from rewardsmith.engine.engine import _Plan
+    from rewardsmith.io.readers import ChunkReader
+    from rewardsmith.io.runlog import RunLog
+    from rewardsmith.io.writers import RowWriter, output_row
+
+    spec = load_spec(SPEC)
+    terms = resolve_terms(spec)
+    engine = Engine(1)
+    shaper = engine.shaper(spec)
+    run = RunLog(work / "runs_breakdown").create(spec, terms, input_path="-", output_path="-")
+    spent: dict[str, float] = {}
+    clock = time.perf_counter
+
+    def tick(phase: str, since: float) -> float:
+        now = clock()
+        spent[phase] = spent.get(phase, 0.0) + now - since
+        return now
+
+    with RowWriter(work / "breakdown.jsonl") as writer:
+        mark = clock()
+        for chunk in ChunkReader(source, 512):
+            mark = tick("read", mark)
+            prepared, ids = prepare_rows(chunk)
+            mark = tick("prepare samples", mark)
+            plan = _Plan(prepared, spec, terms, engine.cache)
+            mark = tick("plan", mark)
+            plan.run_inline()
+            mark = tick("rewards (qa.toml's own code)", mark)
+            scores, _report = plan.combine_all(ids, shaper)
+            mark = tick("combine (shaping)", mark)
+            run.append(range(len(ids)), ids, scores)
+            mark = tick("run log", mark)
+            writer.write([output_row(i, s, r) for i, s, r in zip(ids, scores, chunk, strict=True)])
+            mark = tick("write", mark)
+    run.close()
+    tick("run log", mark)
+    engine.close()
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,6 +213,7 @@ def main() -> None:
         f"{'peak RSS MB':>12}"
     )
     rss = {}
+    spent: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for count in args.rows:
@@ -186,8 +234,15 @@ def main() -> None:
                 f"{count:>9,} {anchor:>13.2f} {wall:>9.2f} {count / wall:>9,.0f} "
                 f"{anchor / wall:>7.2f}x {peak / 2**20:>12.0f}"
             )
+            if count == min(args.rows):
+                spent = breakdown(source, work)
             (work / "plain.jsonl").unlink()
             source.unlink()
+    small = min(args.rows)
+    print(f"where the time goes, in-process, {small:,} rows (us/row):")
+    for phase, seconds in spent.items():
+        print(f"  {phase:<30}{seconds / small * 1e6:>8.1f}")
+    print(f"  {'total':<30}{sum(spent.values()) / small * 1e6:>8.1f}")
     if len(rss) > 1:
         small, large = min(rss), max(rss)
         print(f"peak RSS at {large:,} rows / at {small:,} rows: {rss[large] / rss[small]:.2f}")

@@ -76,7 +76,8 @@ class Engine:
     None``, called in the calling thread before any worker; a `Score` settles the row (it must
     be exactly what the reward would return), ``None`` (or an exception) sends the row on to a
     worker as usual. Use it for cheap, exact, non-hanging answers only (e.g. math answers that
-    normalisation alone decides).
+    normalisation alone decides). The engine measures it and uses it only while it pays: while
+    its cost per row is below the worker time it saves divided by the number of workers.
 
     Args:
         workers: worker processes for ``cpu`` rewards (default: the number of cores).
@@ -102,6 +103,7 @@ class Engine:
         self._lock = threading.Lock()
         self._shapers: dict[str, Shaper] = {}
         self._warmed: set[tuple[Any, ...]] = set()
+        self._fast: dict[tuple[str, str], _FastPathStats] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -195,7 +197,7 @@ class Engine:
     ) -> ScoredBatch:
         """Score rows already prepared by `prepare_rows` with an already-resolved spec."""
         self._warm_terms(terms)
-        plan = _Plan(rows, spec, terms, self.cache)
+        plan = _Plan(rows, spec, terms, self.cache, self._fast, self.workers)
         pool_batch = self.pool.run(plan.pool_jobs) if plan.pool_jobs else None
         io_futures = [
             self.aio.submit(
@@ -213,6 +215,8 @@ class Engine:
         if pool_batch is not None:
             for waiter, result in zip(plan.pool_waiters, pool_batch.wait(), strict=True):
                 plan.deliver(waiter, result)
+                if waiter.fast is not None and isinstance(result, Score):
+                    waiter.fast.worker_row(result.latency_s)
         for waiter, future in zip(plan.io_waiters, io_futures, strict=True):
             plan.deliver(waiter, _io_result(future))
         scores, constraints = plan.combine_all(ids, self.shaper(spec))
@@ -244,21 +248,65 @@ def _io_result(future: Future[Score]) -> Score:
 class _Waiter:
     """Where one computed result goes: a term, a key for the cache, and the rows waiting on it."""
 
-    __slots__ = ("key", "rows", "term")
+    __slots__ = ("fast", "key", "rows", "term")
 
-    def __init__(self, term: ResolvedTerm, key: bytes | None, rows: list[int]) -> None:
+    def __init__(
+        self,
+        term: ResolvedTerm,
+        key: bytes | None,
+        rows: list[int],
+        fast: _FastPathStats | None = None,
+    ) -> None:
         self.term = term
         self.key = key
         self.rows = rows
+        self.fast = fast
+
+
+class _FastPathStats:
+    """Whether a term's fast path pays: it runs in the one calling thread, so it is worth using
+    only while it costs less per row than the share of worker time it saves. (A fast path as
+    costly as the reward would turn N workers into one thread.) A few rows of every batch keep
+    probing it, so the choice follows the data."""
+
+    PROBE = 16
+
+    def __init__(self) -> None:
+        self.call_s: float | None = None  # the fast path's cost per call
+        self.settled = 0.0  # the share of rows it settles
+        self.worker_s: float | None = None  # a worker's compute per row of this term
+
+    def use_for(self, workers: int) -> bool:
+        if self.call_s is None or self.worker_s is None:
+            return False  # still measuring: only the probe rows try it
+        return self.call_s < self.settled * self.worker_s / workers
+
+    def called(self, seconds: float, settled: bool) -> None:
+        if self.call_s is None:
+            self.call_s, self.settled = seconds, float(settled)
+        else:
+            self.call_s = 0.95 * self.call_s + 0.05 * seconds
+            self.settled = 0.95 * self.settled + 0.05 * float(settled)
+
+    def worker_row(self, seconds: float) -> None:
+        self.worker_s = seconds if self.worker_s is None else 0.95 * self.worker_s + 0.05 * seconds
 
 
 class _Plan:
     """One batch: which (row, term) pairs are answered, cached, deduplicated or still to run."""
 
     def __init__(
-        self, rows: list[Row], spec: Spec, terms: list[ResolvedTerm], cache: ScoreCache | None
+        self,
+        rows: list[Row],
+        spec: Spec,
+        terms: list[ResolvedTerm],
+        cache: ScoreCache | None,
+        fast_stats: dict[tuple[str, str], _FastPathStats] | None = None,
+        workers: int = 1,
     ) -> None:
         self.rows = rows
+        self.fast_stats = fast_stats if fast_stats is not None else {}
+        self.workers = workers
         self.spec = spec
         self.cache = cache
         self.results: list[dict[str, Score]] = [{} for _ in rows]
@@ -290,16 +338,27 @@ class _Plan:
             return
         keyer = term_keyer(reward, term.params) if self.cache is not None else None
         fast_path = getattr(reward, "fast_path", None) if reward.kind == "cpu" else None
-        for index, row in self._runnable(term):
-            if fast_path is not None:
+        stats = None
+        using = False
+        if fast_path is not None:
+            stats = self.fast_stats.setdefault((term.name, reward.id), _FastPathStats())
+            using = stats.use_for(self.workers)
+        clock = time.perf_counter
+        for count, (index, row) in enumerate(self._runnable(term)):
+            # In use, every 64th row skips it, to keep measuring the workers; out of use, the
+            # first rows of each batch still try it, to keep measuring the fast path.
+            tried = stats is not None and (count % 64 != 63 if using else count < stats.PROBE)
+            if tried:
+                start = clock()
                 settled = _try_fast_path(fast_path, row, term.params)
+                stats.called(clock() - start, settled is not None)  # type: ignore[union-attr]
                 if settled is not None:
                     self.results[index][term.name] = settled
                     continue
             key = keyer(row) if keyer is not None else None
             if self._from_cache_or_pending(key, index, term):
                 continue
-            waiter = _Waiter(term, key, [index])
+            waiter = _Waiter(term, key, [index], None if tried else stats)
             if key is not None:
                 self._pending[term.name, key] = waiter
             if reward.kind == "io":

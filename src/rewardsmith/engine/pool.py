@@ -43,7 +43,7 @@ __all__ = ["Job", "PoolBatch", "WorkerPool"]
 
 START_TIMEOUT_S = 120.0
 """How long the zygote, a fork, or loading a term may take before start-up counts as failed."""
-_CHUNK_TARGET_S = 0.025
+_CHUNK_TARGET_S = 0.01
 """Chunks are sized so one takes about this long, from the measured cost per row of each term."""
 _DEFAULT_ROW_COST_S = 0.001
 _MAX_CHUNK = 2048
@@ -208,13 +208,14 @@ class WorkerPool:
         return term_id
 
     def _split(self, tasks: list[_Task], chunk_size: int | None) -> list[list[_Task]]:
-        """Chunks of about `_CHUNK_TARGET_S` of work each, at least two per worker."""
+        """Chunks of about `_CHUNK_TARGET_S` of work each, at least four per worker (so a worker
+        that the OS schedules late does not leave the others idle at the end of a batch)."""
         if not tasks:
             return []
         if chunk_size is None:
             cost = max(self._cost.get(task.term_id, _DEFAULT_ROW_COST_S) for task in tasks[:64])
             by_cost = int(_CHUNK_TARGET_S / max(cost, 1e-7))
-            spread = -(-len(tasks) // (self.size * 2))
+            spread = -(-len(tasks) // (self.size * 4))
             chunk_size = max(1, min(by_cost, spread, _MAX_CHUNK))
         return [tasks[start : start + chunk_size] for start in range(0, len(tasks), chunk_size)]
 
