@@ -199,6 +199,13 @@ class _Comparer:
         if is_set_like(other):
             if not g_rel and not self.tol.relation_as_set:
                 return False  # the question asked for a set; a relation is another format
+            if (
+                not g_rel
+                and isinstance(other, Seq)
+                and other.kind == "tuple"
+                and not any(infinity_sign(item) for item in other.items)
+            ):
+                return False  # a gold (1, 3) may be a point: 1 < x < 3 does not state it
             as_set = relation_to_set(rel)
             if as_set is None:
                 return False
@@ -442,10 +449,10 @@ class _Comparer:
             self.path = "parameter"
             return True
         if decimal and self.tol.approximate:
-            if isinstance(g, Num) and g.places and _rounds_to(g, a, gold_side=True):
+            if isinstance(g, Num) and g.places and _rounds_to(g, a):
                 self.path = "rounded_gold"
                 return True
-            if isinstance(a, Num) and a.places and _rounds_to(a, g, gold_side=False):
+            if isinstance(a, Num) and a.places and _rounds_to(a, g):
                 self.path = "rounded_answer"
                 return True
         return False
@@ -624,16 +631,17 @@ class _Comparer:
         return verdict
 
 
-_MIN_DIGITS_GOLD: Final = 2
-_MIN_DIGITS_ANSWER: Final = 3
+_MIN_DIGITS: Final = 3
+_MIN_DIGITS_MARKED: Final = 2
 
 
-def _rounds_to(decimal: Num, other: Node, gold_side: bool) -> bool:
+def _rounds_to(decimal: Num, other: Node) -> bool:
     """Whether ``other`` (an exact value: ``2\\sqrt{3}``, ``\\pi/4``, ``1/3``) rounds to
     ``decimal`` (``3.46``, ``0.79``) at the decimal's own number of places.
 
-    A rounded gold answer needs at least 2 significant digits, a rounded response 3 (a response
-    that writes ``0.3`` for ``1/3`` has not stated it). A rational with a terminating decimal
+    The decimal needs at least 3 significant digits, or 2 when it is written as an
+    approximation (``\\approx 0.79``): ``0.33`` may be exactly 33/100, and ``0.3`` does not
+    state 1/3 (the same rule on either side). A rational with a terminating decimal
     expansion is never rounded: ``3/8`` is exactly ``0.375``, so a gold ``0.38`` means another
     number. Values with free variables are not compared this way.
     """
@@ -641,7 +649,7 @@ def _rounds_to(decimal: Num, other: Node, gold_side: bool) -> bool:
     if not 1 <= places <= 15 or free_symbols(other) or has_decimal(other):
         return False
     scaled = abs(decimal.value) * 10**places
-    if len(str(int(scaled)).lstrip("0")) < (_MIN_DIGITS_GOLD if gold_side else _MIN_DIGITS_ANSWER):
+    if len(str(int(scaled)).lstrip("0")) < (_MIN_DIGITS_MARKED if decimal.approx else _MIN_DIGITS):
         return False
     half = Fraction(1, 2 * 10**places)
     try:

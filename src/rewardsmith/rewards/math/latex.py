@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["clean", "rewrites", "strip_trailing_units"]
+__all__ = ["LEADING_APPROX", "clean", "rewrites", "strip_trailing_units"]
 
 # Responses serialised twice arrive with every backslash doubled ("\\\\frac"). Only known
 # command names are undoubled: "\\\\" followed by a letter is also a LaTeX row break.
@@ -112,9 +112,8 @@ _DECLARE_ANY: Final = re.compile(
     rf",?\s*{_OPT_TEXT}\s*,?\s*(?:for|where)\s+(?:some|any|all|every|each)\s+integers?"
     rf"{_CLOSE_TEXT}\s*([a-zA-Z])(?![a-zA-Z])"
 )
-# A leading "approximately" sign states a value: "\approx 0.79" is 0.79 (see compare's rule
-# for rounded decimals).
-_LEADING_APPROX: Final = re.compile(r"^\s*(?:\\approx|\\simeq|≈)\s*")
+# A leading "approximately" sign states a rounded value: "\approx 0.79" (read by `verify`).
+LEADING_APPROX: Final = re.compile(r"^\s*(?:\\approx|\\simeq|≈)\s*")
 
 _UNICODE: Final = {
     "−": "-",
@@ -189,7 +188,6 @@ def clean(text: str) -> str:
     s = _MATHOPS.sub(r"\1", s)
     s = _PY_POWER.sub("^", s)  # x**2 written the Python way
     s = _ORDINAL.sub(r"\1", s)
-    s = _LEADING_APPROX.sub("", s)
     if "integer" in s or "mathbb" in s:
         for pattern in (_DECLARE_IN, _DECLARE_IS, _DECLARE_ANY):
             s = pattern.sub(r", \1 \\in \\mathbb{Z}", s)
@@ -247,7 +245,7 @@ def rewrites(answer: str) -> list[str]:
     found = []
     if _ORDINAL_MARK.search(answer):
         found.append("ordinal_suffix")
-    if _LEADING_APPROX.match(answer):
+    if LEADING_APPROX.match(answer):
         found.append("approximately_sign")
     if _INTEGER_SET.search(answer) or any(p.search(answer) for p in (_DECLARE_IS, _DECLARE_ANY)):
         found.append("integer_declaration")

@@ -44,10 +44,12 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Num(Node):
-    """An exact rational literal; ``places`` is the number of decimals when written as a decimal."""
+    """An exact rational literal; ``places`` is the number of decimals when written as a decimal;
+    ``approx`` marks a decimal written as an approximation (``\\approx 0.79``)."""
 
     value: Fraction
     places: int | None = None
+    approx: bool = False
 
 
 @dataclass(frozen=True, slots=True)

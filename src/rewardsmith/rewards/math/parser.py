@@ -294,6 +294,13 @@ class _Parser:
                     scale = _multiplier(value)
                     if scale is not None:
                         factors.append(Num(Fraction(scale)))
+                    nxt_kind = self.peek()[0]
+                    if (
+                        nxt_kind in ("num", "sci", "letter", "cmd", "begin")
+                        and self.starts_implicit()
+                    ):
+                        # "5 \text{ to } 10" is not 5 times 10: words between two values
+                        raise ParseError("words between two values")
                     continue
                 nxt = self.parse_power()
                 if len(factors) == 1 and _is_mixed_number(factors[0], nxt):
@@ -711,13 +718,9 @@ class _Parser:
 
 _MULTIPLIERS: Final = {
     "dozen": 12,
-    "dozens": 12,
     "hundred": 100,
-    "hundreds": 100,
     "thousand": 1000,
-    "thousands": 1000,
     "million": 10**6,
-    "millions": 10**6,
     "billion": 10**9,
     "trillion": 10**12,
 }

@@ -96,6 +96,10 @@ def collapse_chain(node: Node) -> Node:
         cut = ops.index("~")
         if cut == 0:
             ops = ("=", *ops[1:])
+            stated = parts[1]
+            if isinstance(stated, Num) and stated.places:
+                # x \approx 0.79 states a rounded value
+                parts = (parts[0], Num(stated.value, stated.places, True), *parts[2:])
         else:
             parts, ops = parts[: cut + 1], ops[:cut]
     if len(ops) >= 2 and all(op == "=" for op in ops):

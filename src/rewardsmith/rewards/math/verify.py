@@ -21,7 +21,7 @@ from typing import Any, Final, Literal
 from rewardsmith.rewards.math.compare import Tolerance, Undecided, equivalent
 from rewardsmith.rewards.math.evaluate import EvalError
 from rewardsmith.rewards.math.extract import DEFAULT_RULES, extract_answer
-from rewardsmith.rewards.math.latex import clean, strip_trailing_units
+from rewardsmith.rewards.math.latex import LEADING_APPROX, clean, strip_trailing_units
 from rewardsmith.rewards.math.nodes import Node, Num, Sym, Text, render, walk
 from rewardsmith.rewards.math.parser import ParseError, parse_math
 
@@ -331,6 +331,13 @@ def _read(answer: str) -> tuple[Node, ...]:
         value = Fraction(int(whole) * 10 ** len(frac) + int(frac), 10 ** len(frac))
         return (Num(-value if sign else value, len(frac)),)
     cleaned = clean(answer)
+    approx = LEADING_APPROX.match(cleaned)
+    if approx:
+        # "\approx 0.79": the decimal is a rounded value (compare accepts 2 digits for it)
+        inner = _read(cleaned[approx.end() :]) if approx.end() < len(cleaned) else ()
+        return tuple(
+            replace(n, approx=True) if isinstance(n, Num) and n.places else n for n in inner
+        )
     if not cleaned:
         return ()
     unwrapped = _TEXT_WRAP.sub(lambda m: m.group(1), cleaned).strip()
