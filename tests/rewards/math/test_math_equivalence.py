@@ -71,7 +71,9 @@ def test_swapped_sides_agree(case):
         pytest.skip("answer is not a single box")
     inner = match.group(1)
     if _has_relation(case["gold"]) != _has_relation(inner):
-        pytest.skip("a gold (a, b) may be a point, a relation answer does not state it (documented)")
+        pytest.skip(
+            "a gold (a, b) may be a point, a relation answer does not state it (documented)"
+        )
     forward = verify(case["gold"], case["answer"]).equal
     backward = verify(inner, rf"\boxed{{{case['gold']}}}").equal
     assert forward == backward == case["expected"]
