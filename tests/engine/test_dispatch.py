@@ -109,3 +109,53 @@ def test_fast_path_settles_rows_in_the_caller_and_defers_the_rest() -> None:
     assert batch[0].value == -1.0  # settled in the caller
     assert batch[1].value not in (-1.0, float(os.getpid()))  # ran in a worker
     assert batch[2].value == batch[1].value  # the fast path raised: the worker answered
+
+
+def test_a_fast_path_slower_than_the_workers_is_left_to_probes() -> None:
+    """A fast path costing more than the worker time it saves is tried on a few rows per batch
+    only: it would otherwise turn the workers into one calling thread."""
+    reward = rewardsmith.get_reward("test.worker_pid")
+    calls = 0
+
+    def slow(sample: rewardsmith.Sample, params: dict[str, object]) -> rewardsmith.Score | None:
+        nonlocal calls
+        calls += 1
+        time.sleep(0.005)
+        return None
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(reward, "fast_path", slow, raising=False)
+    try:
+        with Engine(workers=1, cache=False) as engine:
+            rows = [{"completion": str(i)} for i in range(64)]
+            for _ in range(3):
+                calls = 0
+                batch = engine.score(rows, "test.worker_pid")
+                assert batch.status_counts["ok"] == 64
+                assert calls <= 16
+    finally:
+        monkeypatch.undo()
+
+
+def test_a_cheap_fast_path_takes_the_rows_once_measured() -> None:
+    reward = rewardsmith.get_reward("test.behaves")
+    calls = 0
+
+    def cheap(sample: rewardsmith.Sample, params: dict[str, object]) -> rewardsmith.Score | None:
+        nonlocal calls
+        calls += 1
+        return rewardsmith.Score(value=1.0)
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(reward, "fast_path", cheap, raising=False)
+    spec = _spec(delay_s=0.002)  # a worker spends >= 2 ms a row
+    rows = [{"completion": "ok", "reference": "ok"} for _ in range(64)]
+    try:
+        with Engine(workers=1, cache=False) as engine:
+            engine.score(rows, spec)  # measures both: 16 rows by the fast path, 48 by workers
+            calls = 0
+            batch = engine.score(rows, spec)
+    finally:
+        monkeypatch.undo()
+    assert [s.value for s in batch] == [1.0] * 64
+    assert calls == 63  # every row but the one kept for measuring the workers
