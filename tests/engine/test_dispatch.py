@@ -159,3 +159,20 @@ def test_a_cheap_fast_path_takes_the_rows_once_measured() -> None:
         monkeypatch.undo()
     assert [s.value for s in batch] == [1.0] * 64
     assert calls == 63  # every row but the one kept for measuring the workers
+
+
+def test_a_reward_built_inside_a_function_travels_by_value() -> None:
+    def make(bonus: float) -> rewardsmith.Reward:
+        @rewardsmith.reward("test.closure_bonus", reads=("completion",), register=False)
+        def closure(sample: rewardsmith.Sample) -> float:
+            return len(sample.completion_text) + bonus
+
+        return closure
+
+    reward = make(0.5)
+    with WorkerPool(1) as pool:
+        results = pool.run(
+            [Job(reward, {}, rewardsmith.Sample(id="a", completion="abc"), 5.0)]
+        ).wait(timeout=60)
+    assert results[0].status == "ok", results[0].reason
+    assert results[0].value == 3.5

@@ -27,9 +27,12 @@ __all__ = ["dump_term", "ships_by_value"]
 
 
 def ships_by_value(reward: Reward) -> bool:
-    """True when no other process could import the reward's defining module by name."""
+    """True when no other process could find the reward by import path: its module is
+    ``__main__`` or not importable, or it is defined inside a function (a closure)."""
     module_name = getattr(reward.fn, "__module__", None) or ""
     if module_name in ("__main__", "__mp_main__"):
+        return True
+    if "<locals>" in getattr(reward.fn, "__qualname__", "") or "<lambda>" in reward.ref:
         return True
     module = sys.modules.get(module_name)
     return module is None or getattr(module, "__spec__", None) is None
