@@ -157,6 +157,7 @@ class _Comparer:
         self.tol = tol
         self.declared = declared
         self.path = "exact"
+        self.both_rational = False
 
     def eq(self, g: Node, a: Node, top: bool = False) -> tuple[bool, str]:
         result = self._eq(g, a, top)
@@ -445,7 +446,7 @@ class _Comparer:
         decimal = has_decimal(g) or has_decimal(a)
         if self._equal_value(g, a, decimal):
             return True
-        if self._same_family(g, a):
+        if not self.both_rational and self._same_family(g, a):
             self.path = "parameter"
             return True
         if decimal and self.tol.approximate:
@@ -464,6 +465,8 @@ class _Comparer:
         except TooLarge:
             eg = ea = None
             too_large = True
+        # two rationals have no free variables: no parameter family to compare (a cheap skip)
+        self.both_rational = eg is not None and ea is not None
         if eg is not None and ea is not None:
             self.path = "exact"
             if eg == ea:
@@ -646,7 +649,9 @@ def _rounds_to(decimal: Num, other: Node) -> bool:
     number. Values with free variables are not compared this way.
     """
     places = decimal.places or 0
-    if not 1 <= places <= 15 or free_symbols(other) or has_decimal(other):
+    if not 1 <= places <= 15 or isinstance(other, Num):
+        return False  # a literal against a literal is compared as written
+    if has_decimal(other) or free_symbols(other):
         return False
     scaled = abs(decimal.value) * 10**places
     if len(str(int(scaled)).lstrip("0")) < (_MIN_DIGITS_MARKED if decimal.approx else _MIN_DIGITS):

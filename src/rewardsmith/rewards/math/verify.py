@@ -263,20 +263,19 @@ def _parse(text: str, gold: bool, cfg: MathConfig) -> Parsed:
     return Parsed(source[:200], answer, rule, nodes)
 
 
-_THINK_OPEN: Final = re.compile(r"<think>", re.I)
-_THINK_CLOSE: Final = re.compile(r"</think>", re.I)
-
-
 def _after_think(text: str, cfg: MathConfig) -> str | Parsed:
     """The part of a response its final answer is read from (see `MathConfig.think`)."""
-    closes = list(_THINK_CLOSE.finditer(text[-cfg.search_tail_chars :]))
-    if closes:
-        offset = max(0, len(text) - cfg.search_tail_chars)
-        tail = text[offset + closes[-1].end() :]
+    # str.rfind, not a regex: this runs on every response, most of which have no tags
+    start = max(0, len(text) - cfg.search_tail_chars)
+    if text.rfind("think>", start) == -1:
+        return text
+    close = text.rfind("</think>", start)
+    if close != -1:
+        tail = text[close + len("</think>") :]
         if cfg.think == "after" or extract_answer(tail, cfg.rules) is not None:
             return tail
         return text
-    if cfg.think == "after" and _THINK_OPEN.search(text[: cfg.search_tail_chars]):
+    if cfg.think == "after" and text.find("<think>", 0, cfg.search_tail_chars) != -1:
         return Parsed(
             text[:200], None, None, error="the response opens <think> and never closes it"
         )
