@@ -154,11 +154,30 @@ def serve(
         float | None,
         typer.Option(help="/get_reward value for masked rows (OpenRLHF cannot take null)."),
     ] = None,
+    eos_marker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--eos-marker",
+            help="An end-of-sequence marker to strip from /get_reward completions, added to the "
+            "defaults (Qwen, Llama 3, DeepSeek, Mistral, Gemma, Phi); repeatable.",
+        ),
+    ] = None,
+    default_task: Annotated[
+        str | None,
+        typer.Option(help="Task of rows sent without one (routes terms with `when`)."),
+    ] = None,
+    header_timeout_s: Annotated[
+        float, typer.Option(help="Seconds a request's headers may take (408 after).")
+    ] = 10.0,
+    body_timeout_s: Annotated[
+        float, typer.Option(help="Seconds a request's body may take (408 after).")
+    ] = 60.0,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not write the run log.")] = False,
     log_dir: LogDir = None,
 ) -> None:
     """Serve a spec over HTTP: /v1/score, OpenRLHF's /get_reward, /healthz, /metrics."""
     from rewardsmith.serve import ServeConfig, run_server
+    from rewardsmith.serve.config import DEFAULT_END_TOKENS
 
     loaded = _load(spec, reward)
     try:
@@ -171,6 +190,10 @@ def serve(
             max_queue_rows=max_queue_rows,
             max_body_bytes=int(max_body_mb * 1024 * 1024),
             masked_reward=masked_reward,
+            end_tokens=DEFAULT_END_TOKENS + tuple(m for m in eos_marker or [] if m),
+            default_task=default_task,
+            header_timeout_s=header_timeout_s,
+            body_timeout_s=body_timeout_s,
             log=not no_log,
             log_dir=log_dir,
         )

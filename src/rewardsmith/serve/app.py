@@ -33,6 +33,8 @@ from rewardsmith.engine.engine import Engine
 from rewardsmith.io.runlog import RunLog
 from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
 from rewardsmith.serve.config import ServeConfig
+from rewardsmith.serve.idempotency import HEADER as IDEMPOTENCY_HEADER
+from rewardsmith.serve.idempotency import IdempotencyRecord, valid_key
 from rewardsmith.serve.limits import BodyBudget
 from rewardsmith.serve.logproc import RunLogProcess
 from rewardsmith.serve.metrics import ServerMetrics
@@ -110,6 +112,9 @@ class RewardServer:
         self._token = self.config.token.encode() if self.config.token else None
         self._bodies = BodyBudget(self.config.max_pending_body_bytes)
         self._warned: set[str] = set()
+        self._idempotency = IdempotencyRecord(
+            self.config.idempotency_entries, self.config.idempotency_bytes
+        )
         self._term_rewards = {term.name: term.reward.name for term in self.terms}
         self._term_names = [term.name for term in self.spec.terms]
         self._openapi = encode(
@@ -132,12 +137,12 @@ class RewardServer:
             "Rows waiting to be scored.",
             lambda: self.batcher.queued_rows if self.batcher else 0,
         )
-        self.metrics.gauge(
+        self.metrics.counter(
             "rewardsmith_worker_restarts_total",
             "Worker processes replaced after a timeout kill or a crash.",
             self._worker_restarts,
         )
-        self.metrics.gauge(
+        self.metrics.counter(
             "rewardsmith_cache_hits_total",
             "Engine cache hits.",
             lambda: self.engine.cache.hits if self.engine and self.engine.cache else 0,
@@ -382,10 +387,57 @@ class RewardServer:
                 log.warning("%s", warning)
         return warnings
 
+    async def _once(
+        self, scope: Scope, route: str, body: bytes, answer: Callable[[], Awaitable[Reply]]
+    ) -> Reply:
+        """``answer()``, unless the request's ``Idempotency-Key`` was answered (or is being
+        answered) already: then that answer, without scoring or logging the rows again."""
+        raw = next((value for key, value in scope["headers"] if key == IDEMPOTENCY_HEADER), None)
+        if raw is None:
+            return await answer()
+        key = valid_key(raw)
+        if key is None:
+            message = "must be 1 to 255 printable ASCII characters (a UUID is customary)"
+            raise WireError(
+                422, f"Idempotency-Key {message}", [Problem("Idempotency-Key", message)]
+            )
+        # At most two rounds: an earlier attempt that failed is forgotten, so the next claim wins.
+        for _ in range(3):
+            try:
+                claimed = self._idempotency.claim(route, key, body)
+            except ValueError as exc:
+                raise WireError(
+                    422,
+                    str(exc),
+                    [Problem("Idempotency-Key", str(exc))],
+                    reason="idempotency_conflict",
+                ) from None
+            if isinstance(claimed, asyncio.Future):
+                # Shielded: a retry whose client goes away must not cancel the first request.
+                replayed = await asyncio.shield(claimed)
+                if replayed is None:
+                    continue
+                self.metrics.replay(route)
+                return 200, replayed, _JSON, [(b"idempotent-replayed", b"true")]
+            try:
+                reply = await answer()
+            except BaseException:
+                self._idempotency.abandon(route, key, claimed)
+                raise
+            if reply[0] == 200:
+                self._idempotency.finish(route, key, claimed, reply[1])
+            else:
+                self._idempotency.abandon(route, key, claimed)
+            return reply
+        return await answer()
+
     async def _score(self, scope: Scope, receive: Receive) -> Reply:
         self._check_token(scope)
         task = self._query_task(scope)
         body = await self._read_body(scope, receive)
+        return await self._once(scope, "/v1/score", body, lambda: self._score_body(body, task))
+
+    async def _score_body(self, body: bytes, task: str | None) -> Reply:
         request: ScoreRequest = decode(body, ScoreRequest)
         self._check_batch(len(request.samples))
         samples = samples_from_rows(request.samples, default_task=task)
@@ -407,6 +459,11 @@ class RewardServer:
         self._check_token(scope)
         task = self._query_task(scope)
         body = await self._read_body(scope, receive)
+        return await self._once(
+            scope, "/get_reward", body, lambda: self._get_reward_body(body, task)
+        )
+
+    async def _get_reward_body(self, body: bytes, task: str | None) -> Reply:
         request: RewardRequest = decode(body, RewardRequest)
         count = len(request.query)
         self._check_batch(count)

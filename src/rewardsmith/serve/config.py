@@ -9,17 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = ["DEFAULT_END_TOKENS", "ServeConfig"]
 
 DEFAULT_END_TOKENS: tuple[str, ...] = (
-    "<|endoftext|>",
-    "<|im_end|>",
-    "<|eot_id|>",
-    "<|end_of_text|>",
-    "<|end|>",
-    "</s>",
-    "<eos>",
-    "<end_of_turn>",
+    "<|endoftext|>",  # Qwen, GPT-2 family
+    "<|im_end|>",  # Qwen / ChatML
+    "<|eot_id|>",  # Llama 3
+    "<|eom_id|>",  # Llama 3.1 (end of a tool-calling message)
+    "<|end_of_text|>",  # Llama 3
+    "<｜end▁of▁sentence｜>",  # DeepSeek V2/V3/R1 (full-width bars, U+2581 between words)
+    "<|end|>",  # Phi-3
+    "</s>",  # Llama 2, Mistral
+    "<eos>",  # Gemma
+    "<end_of_turn>",  # Gemma
 )
 """End-of-text markers that trainers leave in decoded text (OpenRLHF decodes with
-``skip_special_tokens=False``); stripped from the end of an OpenRLHF ``query``."""
+``skip_special_tokens=False``); stripped from the end of an OpenRLHF ``query``. Add a model's
+own with ``rewardsmith serve --eos-marker TEXT`` (repeatable) or `ServeConfig.end_tokens`."""
 
 
 class ServeConfig(BaseModel):
@@ -60,7 +63,8 @@ class ServeConfig(BaseModel):
     """How long the batcher waits for more requests to join a small batch. 0: no wait; requests
     that arrive while a batch is being scored form the next batch anyway."""
     end_tokens: tuple[str, ...] = DEFAULT_END_TOKENS
-    """Markers stripped from the end of OpenRLHF completions (repeatedly, with whitespace)."""
+    """Markers stripped from the end of OpenRLHF completions (repeatedly, with whitespace).
+    Replaces the defaults: to add one, pass ``DEFAULT_END_TOKENS + ("<|my_eos|>",)``."""
     default_task: str | None = None
     """Task of rows that carry none and come without ``?task=`` (routes terms with ``when``).
     OpenRLHF sends no task: set this, or put ``?task=NAME`` in ``--remote_rm_url``."""
@@ -68,6 +72,11 @@ class ServeConfig(BaseModel):
     """What ``/get_reward`` sends for a row whose reward is masked (null). OpenRLHF cannot mask
     a sample and fails on null, so set this only as an explicit choice; the row's status still
     shows in ``extra_logs`` and in the run log."""
+    idempotency_entries: int = Field(default=10_000, ge=0)
+    """Answers kept for requests that carry an ``Idempotency-Key`` header, so a retry is
+    answered without scoring or logging its rows twice (0: keep none)."""
+    idempotency_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    """Most bytes of kept answers; the oldest are dropped first."""
     log: bool = True
     """Write every scored row to the run log."""
     log_dir: Path | None = None

@@ -110,11 +110,26 @@ class ServerMetrics:
         self.rejected = _Counter(
             "rewardsmith_rejected_total", "Requests refused before scoring, by reason."
         )
-        self.gauges: dict[str, tuple[str, Callable[[], float]]] = {}
+        self.replays = _Counter(
+            "rewardsmith_idempotent_replays_total",
+            "Requests answered from the Idempotency-Key record instead of being scored again.",
+        )
+        self.gauges: dict[str, tuple[str, str, Callable[[], float]]] = {}
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """Register a gauge whose value is read when the metrics are rendered."""
-        self.gauges[name] = (help_text, read)
+        self.gauges[name] = ("gauge", help_text, read)
+
+    def counter(self, name: str, help_text: str, read: Callable[[], float]) -> None:
+        """Register a counter kept elsewhere (the engine's), read when the metrics are rendered.
+        Its name must end in ``_total`` and its value may only grow (Prometheus' ``rate()``)."""
+        if not name.endswith("_total"):
+            raise ValueError(f"a counter's name ends in _total: {name!r}")
+        self.gauges[name] = ("counter", help_text, read)
+
+    def replay(self, route: str) -> None:
+        with self._lock:
+            self.replays.inc((("route", route),))
 
     def request(self, route: str, code: int, seconds: float) -> None:
         with self._lock:
@@ -158,10 +173,11 @@ class ServerMetrics:
                 self.term_status,
                 self.batches,
                 self.rejected,
+                self.replays,
             ):
                 lines.extend(metric.render())
-        for name, (help_text, read) in sorted(self.gauges.items()):
+        for name, (kind, help_text, read) in sorted(self.gauges.items()):
             lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} gauge")
+            lines.append(f"# TYPE {name} {kind}")
             lines.append(f"{name} {_number(float(read()))}")
         return "\n".join(lines) + "\n"

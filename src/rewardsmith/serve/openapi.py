@@ -40,6 +40,12 @@ _SAMPLE = {
 }
 
 
+_IDEMPOTENCY = (
+    "A request may carry an `Idempotency-Key` header (1-255 printable ASCII characters): a "
+    "retry with the same key and body is answered with the first request's response (header "
+    "`idempotent-replayed: true`) without scoring or logging its rows again; the same key with "
+    "a different body is a 422. Keys are kept in a bounded in-memory record."
+)
 _TASK_PARAMETER = {
     "name": "task",
     "in": "query",
@@ -86,6 +92,7 @@ def openapi_document(*, title: str, version: str, spec_name: str, auth: bool) ->
         return {
             "post": {
                 "summary": summary,
+                "description": _IDEMPOTENCY,
                 "security": security,
                 "parameters": [_TASK_PARAMETER],
                 "requestBody": {

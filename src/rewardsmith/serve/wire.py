@@ -125,10 +125,22 @@ def encode(value: Any) -> bytes:
     return _encoder.encode(value)
 
 
-def decode(body: bytes, kind: type[Any]) -> Any:
-    """Decode a body into ``kind``; malformed JSON or a wrong shape is a 422 naming the field."""
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects inside a row (or label) the server accepts. Real
+references (test cases, schemas, chat messages) stay far below it; a row nested ~1,000 deep
+would exhaust Python's recursion limit in whatever touches it next (hashing, pickling to a
+worker, a reward) and fail the whole batch."""
+
+
+def decode(body: bytes, kind: type[Any], *, max_depth: int = MAX_DEPTH) -> Any:
+    """Decode a body into ``kind``; malformed JSON, a wrong shape, or nesting deeper than
+    ``max_depth`` inside a row is a 422 naming the field."""
     try:
-        return msgspec.json.decode(body, type=kind)
+        value = msgspec.json.decode(body, type=kind)
+    except RecursionError:
+        # msgspec gives up near 1,000 levels by raising, not with a DecodeError.
+        message = f"nested deeper than this server accepts ({max_depth} levels)"
+        raise WireError(422, f"request body is {message}", [Problem("<body>", message)]) from None
     except msgspec.ValidationError as exc:
         # msgspec says "Expected `array`, got `int` - at `$.samples[3]`": keep the path.
         message = str(exc)
@@ -140,6 +152,42 @@ def decode(body: bytes, kind: type[Any]) -> Any:
         raise WireError(
             422, f"request body is not valid JSON: {exc}", [Problem("<body>", str(exc))]
         ) from None
+    for field, items, rows in _nested_fields(value):
+        for index, item in enumerate(items):
+            where = _too_deep(item, max_depth, name_field=rows)
+            if where is not None:
+                name = f"{field}[{index}]{where}"
+                message = f"nested deeper than {max_depth} levels of arrays and objects"
+                raise WireError(422, f"{name}: {message}", [Problem(name, message, row=index)])
+    return value
+
+
+def _nested_fields(value: Any) -> list[tuple[str, list[Any], bool]]:
+    """The lists of free-form values in a decoded request: (field, items, items are rows)."""
+    if isinstance(value, ScoreRequest):
+        return [("samples", value.samples, True)]
+    if isinstance(value, RewardRequest):
+        return [("labels", value.labels or [], False)]
+    return []
+
+
+def _too_deep(value: Any, max_depth: int, *, name_field: bool = True) -> str | None:
+    """Where ``value`` nests past ``max_depth`` (``.reference``, or ``""`` for the row itself),
+    or None. Iterative, so a deep value cannot exhaust the recursion limit here."""
+    if not isinstance(value, dict | list):
+        return None
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > max_depth:
+            return where
+        children = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in children:
+            if isinstance(child, dict | list):
+                # Name the row's top-level field: what a user can find in their data.
+                top = f".{key}" if depth == 1 and name_field else ""
+                stack.append((child, depth + 1, where or top))
+    return None
 
 
 def samples_from_rows(
