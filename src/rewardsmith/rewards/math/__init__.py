@@ -7,7 +7,9 @@ numeric evaluation second and sympy last. Most answers never reach sympy.
 
 Modules: `extract` (finding the answer), `latex` (spelling normalisation), `parser` (text
 to AST), `evaluate` (bounded exact and numeric values), `compare` (equivalence rules),
-`symbolic` (the sympy fallback), `verify` (the public verbs and config).
+`symbolic` (the sympy fallback), `verify` (the public verbs and config), `llm` (the optional
+verifier model for rows the rules reject). `math_fast_path` settles plain-number rows in the
+engine's calling process; everything else runs in a worker.
 
 Known failure modes: answers that need solving (beyond inequalities in one unknown and
 ``|x|`` bounds), units that change the value (``54 inches`` vs ``137.16 cm`` is rejected),
