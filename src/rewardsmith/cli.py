@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -264,22 +265,39 @@ def list_command() -> None:
 
 @app.command()
 def runs(log_dir: LogDir = None) -> None:
-    """List the runs in the run log."""
+    """List the runs in the run log (tab-separated when stdout is not a terminal)."""
     from rewardsmith.io.runlog import RunLog
 
     log = RunLog(log_dir)
-    table = Table("run", "created", "status", "spec", "rows", "input")
-    for run in log.runs():
-        manifest = run.manifest
-        table.add_row(
+    header = ("run", "created", "status", "spec", "rows", "input")
+    rows = [
+        (
             run.id,
-            str(manifest.get("created_at", ""))[:19],
-            str(manifest.get("status")),
-            str(manifest.get("spec_name")),
+            str(run.manifest.get("created_at", ""))[:19],
+            str(run.manifest.get("status")),
+            str(run.manifest.get("spec_name")),
             str(run.row_count()),
-            str(manifest.get("input") or ""),
+            str(run.manifest.get("input") or ""),
         )
-    console.print(table if table.row_count else f"no runs under {log.root}")
+        for run in log.runs()
+    ]
+    if not rows:
+        console.print(f"no runs under {log.root}", highlight=False)
+        return
+    _print_rows(header, rows)
+
+
+def _print_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A table on a terminal; tab-separated lines otherwise, so a pipe (`| grep`, `| cut`)
+    gets every value whole instead of a table cut to 80 columns."""
+    if console.is_terminal:
+        table = Table(*header)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    for line in (header, *rows):
+        print("\t".join(value.replace("\t", " ").replace("\n", " ") for value in line))
 
 
 @app.command()
@@ -292,7 +310,7 @@ def show(
 
     log = RunLog(log_dir)
     try:
-        found = log.latest() if run == "last" else log.open(run)
+        found = _open_run(log, run)
     except InputError as exc:
         fail(str(exc))
     summary = run_summary(log, found)
@@ -317,7 +335,10 @@ def show(
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="SQL over the views `scores` and `runs`.")],
-    run: Annotated[str | None, typer.Option(help="Restrict `scores` to one run.")] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(help="Restrict `scores` to one run (id, unique prefix, or 'last')."),
+    ] = None,
     log_dir: LogDir = None,
 ) -> None:
     """Run any SQL over the run log with DuckDB (`scores` rows, `runs` manifests)."""
@@ -327,16 +348,19 @@ def query(
 
     log = RunLog(log_dir)
     try:
-        connection = log.connect(log.open(run) if run else None)
+        connection = log.connect(_open_run(log, run) if run else None)
         result = connection.execute(sql)
     except InputError as exc:
         fail(str(exc))
     except duckdb.Error as exc:
         fail(f"query failed: {exc}")
-    table = Table(*[column[0] for column in result.description])
-    for row in result.fetchall():
-        table.add_row(*[_cell(value) for value in row])
-    console.print(table)
+    header = tuple(str(column[0]) for column in result.description)
+    _print_rows(header, [tuple(_cell(value) for value in row) for row in result.fetchall()])
+
+
+def _open_run(log: Any, run: str) -> Any:
+    """A run by id or unique prefix; ``last`` is the newest (as `show` and `audit` take it)."""
+    return log.latest() if run == "last" else log.open(run)
 
 
 def _cell(value: Any) -> str:

@@ -52,3 +52,33 @@ def test_cli_exit_codes() -> None:
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "no problems found" in clean.stdout
+
+
+def test_an_empty_file_is_a_problem(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    report = check_file(empty, load_spec("exact_match"), workers=1)
+    assert not report.ok and list(report.problems) == ["empty input"]
+    result = subprocess.run(
+        [sys.executable, "-m", "rewardsmith.cli", "check", "-r", "exact_match", str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "empty input" in result.stdout and "no problems found" not in result.stdout
+
+
+def test_duplicate_ids_are_a_problem_naming_their_rows() -> None:
+    rows = [
+        {"id": "a", "completion": "x", "reference": "x"},
+        {"id": "b", "completion": "y", "reference": "x"},
+        {"id": "a", "completion": "z", "reference": "x"},
+        {"id": "row-4", "completion": "x", "reference": "x"},
+        {"completion": "y", "reference": "x"},  # generated id row-4: the same as the row above
+    ]
+    report = check_rows(rows, load_spec("exact_match"), workers=1)
+    duplicates = dict(report.problems["duplicate ids"])
+    assert set(duplicates) == {"a", "row-4"}
+    assert "2 rows (0-based rows 0, 2)" in duplicates["a"]
+    assert report.counts["distinct ids"] == 3

@@ -152,3 +152,27 @@ def test_error_messages_print_user_text_literally(tmp_path: Path) -> None:
     result = run_cli("score", str(data), "--reward", "[bold]nope", cwd=tmp_path)
     assert result.returncode == 2
     assert "unknown reward '[bold]nope'" in result.stderr  # not swallowed as rich markup
+
+
+def test_runs_and_query_print_whole_values_into_a_pipe(tmp_path: Path) -> None:
+    from rewardsmith.io.runlog import RunLog
+
+    data = _write_jsonl(tmp_path / "a-rather-long-input-file-name-for-a-narrow-pipe.jsonl", ROWS)
+    assert run_cli("score", str(data), "--reward", "exact_match", cwd=tmp_path).returncode == 0
+    run_id = RunLog().latest().id  # the same $REWARDSMITH_HOME as the command
+    runs = run_cli("runs", cwd=tmp_path)  # stdout is a pipe here, as in `rewardsmith runs | grep`
+    assert runs.returncode == 0, runs.stderr
+    header, line = runs.stdout.splitlines()
+    assert header.split("\t") == ["run", "created", "status", "spec", "rows", "input"]
+    fields = line.split("\t")
+    assert fields[0] == run_id and fields[2] == "completed" and fields[4] == "3"
+    assert fields[5] == str(data.resolve())
+    last = run_cli(
+        "query", "--run", "last", "SELECT id FROM scores ORDER BY row_index", cwd=tmp_path
+    )
+    assert last.returncode == 0, last.stderr
+    assert last.stdout.split() == ["id", "a", "b", "row-2"]
+    by_prefix = run_cli(
+        "query", "--run", run_id[:12], "SELECT count(*) AS n FROM scores", cwd=tmp_path
+    )
+    assert by_prefix.stdout.split() == ["n", "3"]

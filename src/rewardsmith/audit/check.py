@@ -2,7 +2,11 @@
 
 Checks, each reported with counts and the first offending rows:
 
+- the input has rows at all (an empty file trains nothing, and is usually a wrong path or a
+  failed export);
 - every row is readable and has the fields a sample needs;
+- no two rows share an ``id`` (the run log, ``--resume`` and every join on results key rows by
+  it; generated ``row-<n>`` ids count too);
 - every row routes to at least one term (its ``task`` matches some term's ``when``);
 - every reference parses for the terms that will read it (rewards declare ``check_reference``);
 - no completion is over the spec's size limit;
@@ -58,6 +62,10 @@ def check_rows(
     terms = resolve_terms(spec)
     prepared, ids = prepare_rows(rows)
     report = CheckReport(rows=len(prepared))
+    if not prepared:
+        report.add("empty input", "(no rows)", "there are no rows to check or to train on")
+        return report
+    _check_duplicate_ids(ids, report)
     samples: list[tuple[Sample, str]] = []
     for row, row_id in zip(prepared, ids, strict=True):
         if isinstance(row, Score):
@@ -68,6 +76,22 @@ def check_rows(
     _check_routing_and_references(samples, terms, spec, report)
     _check_scores(samples[:limit], ids, spec, terms, report, workers)
     return report
+
+
+def _check_duplicate_ids(ids: list[str], report: CheckReport) -> None:
+    positions: dict[str, list[int]] = {}
+    for index, row_id in enumerate(ids):
+        positions.setdefault(row_id, []).append(index)
+    for row_id, where in positions.items():
+        if len(where) > 1:
+            shown = ", ".join(str(index) for index in where[:10])
+            more = f" and {len(where) - 10} more" if len(where) > 10 else ""
+            report.add(
+                "duplicate ids",
+                row_id,
+                f"id {row_id!r} is used by {len(where)} rows (0-based rows {shown}{more})",
+            )
+    report.counts["distinct ids"] = len(positions)
 
 
 def _check_routing_and_references(
