@@ -72,9 +72,13 @@ def test_rows_that_cannot_hang_are_still_coalesced() -> None:
         inline.start()
         cpu = RewardServer(SPEC, ServeConfig(log=False), engine=engine)
         cpu.start()
+        chosen = RewardServer(SPEC, ServeConfig(log=False, coalesce=True), engine=engine)
+        chosen.start()
         try:
             assert inline.batcher is not None and inline.batcher.coalesce
             assert cpu.batcher is not None and not cpu.batcher.coalesce
+            assert chosen.batcher is not None and chosen.batcher.coalesce
         finally:
             inline.stop()
             cpu.stop()
+            chosen.stop()

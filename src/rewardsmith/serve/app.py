@@ -170,6 +170,7 @@ class RewardServer:
                 run=self.run,
                 on_batch=lambda scores: self.metrics.scored(scores, self._term_rewards),
                 max_concurrent_calls=self.config.max_concurrent_calls,
+                coalesce=self.config.coalesce,
             )
             self._state = "serving"
 

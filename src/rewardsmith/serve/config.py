@@ -56,6 +56,12 @@ class ServeConfig(BaseModel):
     """Most rows in one request (413 above it) and most rows scored in one engine call."""
     max_queue_rows: int = Field(default=65_536, gt=0)
     """Rows waiting to be scored across all requests; past it requests get 429 + Retry-After."""
+    coalesce: bool | None = None
+    """Score several requests in one engine call. None (default): only for specs whose every
+    term is ``inline`` (nothing can hang). True for any spec trades isolation for throughput:
+    per-sample callers of a ``cpu`` spec get more rows/s (2.6-3.7x with 16-64 clients in
+    ``bench/serve_isolation.py``), but a hanging row then delays every request scored in its
+    call until the row's deadline."""
     max_concurrent_calls: int | None = Field(default=None, gt=0)
     """Engine calls scored at once (default: ``max(8, 4 × workers)``). A request whose row
     hangs holds one call until that row's deadline; the other requests go on in the others."""
