@@ -374,11 +374,21 @@ def main() -> None:
             )
         if "rewardsmith" in results:
             ours = results["rewardsmith"]
+            if args.cold:
+                # Cleared before every row: a hit can only be the answer reusing the gold's
+                # reading of the same text inside one verification.
+                hits = (
+                    f"0 across rows (cleared every row); {counters.reading_hits} readings "
+                    "shared by a gold and an answer with the same text within a row"
+                )
+            else:
+                hits = (
+                    f"gold {counters.gold_hits}, readings {counters.reading_hits} "
+                    "(warm: part of what is measured)"
+                )
             print(
-                f"{'':32s} {'':12s} verify() built-in cache hits: gold {counters.gold_hits}, "
-                f"readings {counters.reading_hits}"
-                + (" (must be 0 with --cold)" if args.cold else " (warm: part of what is measured)")
-                + f"; llm add-on would be asked on {ours['llm_asks']} of {ours['n']} rows"
+                f"{'':32s} {'':12s} verify() built-in cache hits: {hits}; llm add-on would be "
+                f"asked on {ours['llm_asks']} of {ours['n']} rows"
             )
         if engine is not None:
             gc.collect()
