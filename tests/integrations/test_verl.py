@@ -107,6 +107,7 @@ def test_naive_loop_calls_compute_score_by_path(spec_path: str, how: str) -> Non
     assert all(r.keys() == results[0].keys() for r in results)  # verl stacks the keys
     assert results[0] == {
         "score": 1.5,
+        "acc": 1.5,
         "status": "ok",
         "masked": 0.0,
         "reason": "",
@@ -142,6 +143,25 @@ def test_masked_rows_get_masked_value_and_say_so() -> None:
     assert result["status"] == "invalid_reference" and "reference" in result["reason"]
     plain = make_compute_score("exact_match", return_dict=False)
     assert plain("d", "42", "42") == 1.0
+
+
+def test_reserved_term_names_are_refused_when_built() -> None:
+    from rewardsmith import SpecError
+
+    for name in ("score", "masked", "acc", "overlong"):
+        spec = {"terms": [{"name": name, "use": "exact_match"}]}
+        with pytest.raises(SpecError, match=f"term '{name}' would overwrite the key '{name}'"):
+            make_compute_score(spec)
+        with pytest.raises(SpecError, match=f"term '{name}'"):
+            verl_module.compute_score("d", "42", "42", spec=spec)
+    with pytest.raises(SpecError, match="acc_term 'correct' is not one of its terms"):
+        make_compute_score("exact_match", acc_term="correct")
+
+
+def test_acc_is_the_score_or_the_named_term(spec_path: str) -> None:
+    assert make_compute_score(spec_path)(**ITEMS[1])["acc"] == 0.5
+    by_term = make_compute_score(spec_path, acc_term="em")
+    assert [by_term(**item)["acc"] for item in ITEMS] == [1.0, 0.0, 1.0, 0.0]
 
 
 def test_typos_in_reward_kwargs_are_errors(spec_path: str) -> None:
@@ -201,4 +221,5 @@ def test_spec_as_a_config_mapping_from_reward_kwargs() -> None:
     assert (first["score"], again["score"]) == (1.0, 0.0)
     from rewardsmith.integrations import batched
 
-    assert sum(1 for key in batched._scorers if isinstance(key, str) and "exact_match" in key) == 1
+    key = '{"terms": [{"name": "em", "use": "exact_match"}]}'
+    assert key in batched._scorers  # one shared scorer for the equal configs of both calls

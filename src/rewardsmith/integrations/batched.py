@@ -4,6 +4,13 @@ verl's reward loop and OpenRLHF's agent executor call the reward function once p
 executor threads. Scoring each call alone would pay the engine's per-call overhead every time;
 a `MicroBatcher` turns the concurrent calls into one engine call. The scorer pickles without
 its batcher or engine (Ray ships it to workers), and starts them again on first use.
+
+Fork safety: trainers fork after our first call (verl's legacy ``prime`` manager scores in a
+``ProcessPoolExecutor``; OpenRLHF and data loaders fork workers). A forked child has the
+parent's objects but none of its threads: the batcher's scoring thread and the engine's pool
+threads are gone, and a lock another thread held at the fork stays held for ever. An
+``os.register_at_fork`` hook therefore gives every live scorer new locks and forgets its batcher
+and shared engine in the child, which starts its own engine on first use.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,8 +49,10 @@ class BatchedScorer:
         self.spec: Spec = load_spec(spec)
         self.workers = workers
         self._engine = engine
+        self._own_engine: Engine | None = None
         self._batcher: MicroBatcher | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        _live_scorers.add(self)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"spec": self.spec, "workers": self.workers}
@@ -52,7 +62,22 @@ class BatchedScorer:
 
     @property
     def engine(self) -> Engine:
-        return self._engine or default_engine(self.workers)
+        """The engine that scores: the one given, else the process's shared one (or, in a
+        forked child, one of its own: the shared one belongs to the parent)."""
+        if self._engine is not None:
+            return self._engine
+        if _forked:
+            with self._lock:
+                if self._own_engine is None:
+                    self._own_engine = Engine(self.workers or 1)
+                return self._own_engine
+        return default_engine(self.workers)
+
+    def _after_fork_in_child(self) -> None:
+        # Nothing here may wait: the objects dropped belong to threads that do not exist here.
+        self._lock = threading.RLock()
+        self._batcher = None
+        self._own_engine = None
 
     def _get_batcher(self) -> MicroBatcher:
         with self._lock:
@@ -78,6 +103,20 @@ class BatchedScorer:
 
 _scorers: dict[Any, BatchedScorer] = {}
 _scorers_lock = threading.Lock()
+_live_scorers: weakref.WeakSet[BatchedScorer] = weakref.WeakSet()
+_forked = False
+"""True in a process forked from one that imported this module."""
+
+
+def _reset_after_fork() -> None:
+    global _scorers_lock, _forked
+    _forked = True
+    _scorers_lock = threading.Lock()
+    for scorer in list(_live_scorers):
+        scorer._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def spec_from(spec: Any, caller: str) -> BatchedScorer:
