@@ -1,12 +1,13 @@
 """The reward server: an ASGI app (`create_app`), its settings and `run_server` (uvicorn).
 
-Importing this package loads no HTTP server; `run_server` imports uvicorn when called.
+Importing this package loads no HTTP server; `run_server` and `uvicorn_config` import uvicorn
+when called.
 """
 
 from rewardsmith.serve.app import RewardServer, create_app
 from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
 from rewardsmith.serve.config import ServeConfig
-from rewardsmith.serve.server import run_server
+from rewardsmith.serve.server import run_server, uvicorn_config
 
 __all__ = [
     "MicroBatcher",
@@ -15,4 +16,5 @@ __all__ = [
     "ServeConfig",
     "create_app",
     "run_server",
+    "uvicorn_config",
 ]
