@@ -87,8 +87,38 @@ def test_batch_of_queries_and_bad_input() -> None:
     reward_func = make_reward_func("exact_match")
     answer = reward_func([PROMPT + "42", PROMPT + "7"], [PROMPT, PROMPT], ["42", "42"])
     assert answer["rewards"] == [1.0, 0.0]
-    assert reward_func([PROMPT + "42"], [PROMPT], [None])["rewards"] == [None]
+    masked = reward_func([PROMPT + "42"], [PROMPT], [None])  # invalid_reference -> mask
+    assert masked["rewards"] == [0.0] and masked["extra_logs"]["rewardsmith/masked"] == [1.0]
+    assert make_reward_func("exact_match", masked_value=None)([PROMPT + "42"], [PROMPT], [None])[
+        "rewards"
+    ] == [None]
     with pytest.raises(ValueError, match=r"queries\[0\] does not contain its prompt"):
         reward_func(["something else"], [PROMPT], ["42"])
     with pytest.raises(ValueError, match="labels has 1 items but queries has 2"):
         reward_func(["a", "b"], ["", ""], ["x"])
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["<｜end▁of▁sentence｜>", "<|im_end|>", "<|eot_id|>", "</s>", "<end_of_turn>", "<eos>"],
+)
+def test_end_of_sequence_markers_of_common_models_are_stripped(marker: str) -> None:
+    reward_func = make_reward_func("exact_match")
+    assert reward_func([PROMPT + "42" + marker], [PROMPT], ["42"])["rewards"] == [1.0]
+
+
+def test_reserved_term_names_are_refused() -> None:
+    from rewardsmith import SpecError
+
+    for name in ("masked", "failed"):
+        with pytest.raises(SpecError, match=f"term '{name}' would be logged as rewardsmith/{name}"):
+            make_reward_func({"terms": [{"name": name, "use": "exact_match"}]})
+
+
+def test_masked_value_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REWARDSMITH_SPEC", "exact_match")
+    monkeypatch.setenv("REWARDSMITH_MASKED_VALUE", "-0.5")
+    assert openrlhf_module.reward_func([PROMPT + "4"], [PROMPT], [None])["rewards"] == [-0.5]
+    monkeypatch.setenv("REWARDSMITH_MASKED_VALUE", "lots")
+    with pytest.raises(ValueError, match="REWARDSMITH_MASKED_VALUE"):
+        openrlhf_module.reward_func([PROMPT + "4"], [PROMPT], [None])

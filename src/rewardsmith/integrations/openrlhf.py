@@ -13,28 +13,64 @@ Use this module's own path with ``$REWARDSMITH_SPEC`` naming the spec::
 
 or a two-line file of your own: ``reward_func = make_reward_func("math.toml")``.
 
-The completion is the query after its prompt, with trailing end-of-text markers stripped;
-the label is the reference. A masked reward is None unless ``masked_value`` is set: OpenRLHF
-turns rewards into tensors and fails on None, which is louder than training on a made-up 0.
+The completion is the query after its prompt, with trailing end-of-sequence markers stripped
+(`END_MARKERS`: Qwen, Llama 3, DeepSeek, Mistral, Gemma, Phi; OpenRLHF decodes with
+``skip_special_tokens=False``); the label is the reference.
+
+A masked row: OpenRLHF turns each answer into tensors (``torch.tensor([reward])`` and one per
+``extra_logs`` key) and fails on None, so the reward is a number, ``masked_value`` (default
+0.0), and ``extra_logs["rewardsmith/masked"]`` is 1.0 for that row (``rewardsmith/failed`` says
+whether a failure caused it). ``masked_value=None`` sends None instead, for a trainer of your own
+that can skip a sample. Every term is logged as ``rewardsmith/<term>``, so the terms ``masked``
+and ``failed`` are refused when the function is built.
 
 Example:
     >>> from rewardsmith.integrations.openrlhf import make_reward_func
     >>> reward_func = make_reward_func({"terms": [{"name": "em", "use": "exact_match"}]})
-    >>> reward_func(["Q: 2+2? A: 4<|im_end|>"], ["Q: 2+2? A:"], ["4"])["rewards"]
+    >>> reward_func(["Q: 2+2? A: 4<｜end▁of▁sentence｜>"], ["Q: 2+2? A:"], ["4"])["rewards"]
     [1.0]
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
+from rewardsmith.core.errors import SpecError
 from rewardsmith.core.sample import Sample
 from rewardsmith.integrations.batched import BatchedScorer, plain, spec_from
 from rewardsmith.serve.config import DEFAULT_END_TOKENS
 from rewardsmith.serve.wire import completion_from_query, openrlhf_answer
 
-__all__ = ["OpenRLHFRewardFunc", "make_reward_func", "reward_func"]
+__all__ = [
+    "END_MARKERS",
+    "RESERVED_TERM_NAMES",
+    "OpenRLHFRewardFunc",
+    "make_reward_func",
+    "reward_func",
+]
+
+END_MARKERS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *DEFAULT_END_TOKENS,
+            "<｜end▁of▁sentence｜>",  # DeepSeek V2/V3/R1 (full-width bars, U+2581)
+            "<|EOT|>",  # DeepSeek-Coder
+            "<|eom_id|>",  # Llama 3.1 tool calls
+            "<|end▁of▁sentence|>",  # DeepSeek as some chat templates spell it (ASCII bars)
+        )
+    )
+)
+"""End-of-sequence markers stripped from the end of a completion: the server's defaults
+(Qwen ``<|im_end|>``/``<|endoftext|>``, Llama 3 ``<|eot_id|>``/``<|end_of_text|>``, Mistral
+``</s>``, Gemma ``<eos>``/``<end_of_turn>``, Phi ``<|end|>``) plus DeepSeek's."""
+
+MASKED_VALUE_ENV = "REWARDSMITH_MASKED_VALUE"
+"""Environment variable: the masked reward of the module-level `reward_func`."""
+
+RESERVED_TERM_NAMES = frozenset({"masked", "failed"})
+"""Term names that would overwrite our own ``rewardsmith/masked`` and ``rewardsmith/failed``."""
 
 
 class OpenRLHFRewardFunc:
@@ -42,25 +78,37 @@ class OpenRLHFRewardFunc:
 
     Args:
         spec: a reward name, TOML path, dict or `Spec`.
-        end_tokens: markers stripped from the end of each completion.
-        masked_value: the reward sent for a masked row (None: send None).
+        end_tokens: markers stripped from the end of each completion (default `END_MARKERS`).
+        masked_value: the reward sent for a masked row, flagged by
+            ``extra_logs["rewardsmith/masked"]``; None sends None, which OpenRLHF cannot
+            tensorise.
         workers: worker processes for cpu rewards.
+
+    Raises:
+        SpecError: a term is named ``masked`` or ``failed`` (see `RESERVED_TERM_NAMES`).
     """
 
     def __init__(
         self,
         spec: Any,
         *,
-        end_tokens: Sequence[str] = DEFAULT_END_TOKENS,
-        masked_value: float | None = None,
+        end_tokens: Sequence[str] = END_MARKERS,
+        masked_value: float | None = 0.0,
         workers: int | None = None,
     ) -> None:
         self.scorer = (
             spec if isinstance(spec, BatchedScorer) else BatchedScorer(spec, workers=workers)
         )
         self.end_tokens = tuple(end_tokens)
-        self.masked_value = masked_value
+        self.masked_value = None if masked_value is None else float(masked_value)
         self.term_names = [term.name for term in self.scorer.spec.terms]
+        for name in self.term_names:
+            if name in RESERVED_TERM_NAMES:
+                raise SpecError(
+                    f"spec {self.scorer.spec.name!r}: term {name!r} would be logged as "
+                    f"rewardsmith/{name}, which already says whether a row was "
+                    f"{name}; rename the term"
+                )
 
     def __call__(
         self,
@@ -103,8 +151,8 @@ class OpenRLHFRewardFunc:
 def make_reward_func(
     spec: Any,
     *,
-    end_tokens: Sequence[str] = DEFAULT_END_TOKENS,
-    masked_value: float | None = None,
+    end_tokens: Sequence[str] = END_MARKERS,
+    masked_value: float | None = 0.0,
     workers: int | None = None,
 ) -> OpenRLHFRewardFunc:
     """OpenRLHF's ``reward_func`` for ``spec``."""
@@ -119,6 +167,12 @@ def reward_func(
     labels: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """OpenRLHF's ``reward_func`` for the spec named by ``$REWARDSMITH_SPEC`` (or ``spec=``)."""
+    """OpenRLHF's ``reward_func`` for the spec named by ``$REWARDSMITH_SPEC`` (or ``spec=``);
+    a masked row's reward is ``$REWARDSMITH_MASKED_VALUE`` (default 0.0; ``none`` sends None)."""
     scorer = spec_from(kwargs.pop("spec", None), "OpenRLHF reward_func")
-    return OpenRLHFRewardFunc(scorer)(queries, prompts, labels, **kwargs)
+    masked = os.environ.get(MASKED_VALUE_ENV, "0.0")
+    try:
+        masked_value = None if masked.strip().lower() in ("none", "null") else float(masked)
+    except ValueError:
+        raise ValueError(f"${MASKED_VALUE_ENV}={masked!r} is not a number (or 'none')") from None
+    return OpenRLHFRewardFunc(scorer, masked_value=masked_value)(queries, prompts, labels, **kwargs)
