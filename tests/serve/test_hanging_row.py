@@ -35,10 +35,16 @@ def test_a_hanging_row_does_not_delay_another_clients_requests() -> None:
         app = RewardServer(SPEC, ServeConfig(log=False), engine=engine)
         with server_in_thread(app) as url, httpx.Client() as client:
             assert app.batcher is not None and not app.batcher.coalesce
-            mine = [{"completion": "yes", "sleep_s": OWN_COST_S}]
+            # Each request's row is new (`n`), so the engine's cache cannot answer it: it needs a
+            # worker, and one of the two is held by the hanging row.
+            numbers = iter(range(1000))
+
+            def mine() -> list[dict]:
+                return [{"completion": "yes", "sleep_s": OWN_COST_S, "n": next(numbers)}]
+
             # Warm both workers, then measure what this client's rows cost alone.
-            _post_rows(client, url, mine * 4)
-            alone = [_post_rows(client, url, mine)[0] for _ in range(5)]
+            _post_rows(client, url, mine() * 4)
+            alone = [_post_rows(client, url, mine())[0] for _ in range(5)]
             budget = max(alone) + 0.1
 
             hung: list[tuple[float, dict]] = []
@@ -55,7 +61,7 @@ def test_a_hanging_row_does_not_delay_another_clients_requests() -> None:
 
             during: list[float] = []
             while hanging.is_alive() and len(during) < 10:
-                elapsed, body = _post_rows(client, url, mine)
+                elapsed, body = _post_rows(client, url, mine())
                 assert body["scores"][0]["status"] == "ok"
                 during.append(elapsed)
             hanging.join(30)
