@@ -2,8 +2,13 @@
 
 Retries what is worth retrying (connection errors, timeouts, 429 after its ``Retry-After``,
 502/503/504) with jittered exponential backoff; a 4xx is the caller's mistake and raises at
-once with the server's message. Scoring is a pure function of the rows, so a retried request
-cannot double-count anything.
+once with the server's message. Every request carries an ``Idempotency-Key`` header, the same
+on each of its retries, so a server that saw the first attempt (a client timeout after the
+server scored it) answers the retry from that attempt and logs the rows once.
+
+The async client sends a large input's chunks concurrently, at most ``max_in_flight`` at a
+time: the server sheds load with 429 when its queue is full, and an input sent all at once
+would be refused where the same rows sent a few chunks at a time are scored.
 
 Exceptions::
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -72,6 +78,7 @@ class Client:
         retries: extra attempts after a retryable failure.
         backoff_s: first backoff; doubles each attempt, with jitter, capped at 10 s.
         batch_size: rows per request; larger inputs are split and the results joined in order.
+        max_in_flight: most requests the async methods have open at once.
 
     Example:
         >>> client = Client("http://127.0.0.1:8000", token="secret")  # doctest: +SKIP
@@ -88,6 +95,7 @@ class Client:
         retries: int = 3,
         backoff_s: float = 0.2,
         batch_size: int = 1024,
+        max_in_flight: int = 4,
     ) -> None:
         try:
             import httpx
@@ -95,6 +103,9 @@ class Client:
             raise ImportError(_INSTALL_HINT) from exc
         if batch_size <= 0:
             raise ValueError("batch_size must be positive")
+        if max_in_flight <= 0:
+            raise ValueError("max_in_flight must be positive")
+        self.max_in_flight = max_in_flight
         self.url = url.rstrip("/")
         self.retries = retries
         self.backoff_s = backoff_s
@@ -105,6 +116,8 @@ class Client:
         self._timeout = httpx.Timeout(timeout_s)
         self._sync: Any = None
         self._async: Any = None
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
 
     # -- sync ---------------------------------------------------------------------------------
 
@@ -154,9 +167,12 @@ class Client:
 
         if self._sync is None:
             self._sync = httpx.Client(timeout=self._timeout, headers=self._headers)
+        headers = _idempotency_headers(method)
         for attempt in range(self.retries + 1):
             try:
-                response = self._sync.request(method, self.url + path, content=content)
+                response = self._sync.request(
+                    method, self.url + path, content=content, headers=headers
+                )
             except httpx.TransportError as exc:
                 failure: ServerError = ServerUnavailable(
                     f"{method} {self.url}{path}: {type(exc).__name__}: {exc}"
@@ -177,7 +193,7 @@ class Client:
     # -- async --------------------------------------------------------------------------------
 
     async def ascore(self, rows: Iterable[dict[str, Any] | Sample]) -> ScoredBatch:
-        """`score` for asyncio code; chunks are sent concurrently."""
+        """`score` for asyncio code; chunks are sent concurrently, ``max_in_flight`` at most."""
         chunks = list(_chunks(_plain_rows(rows), self.batch_size))
         bodies = await asyncio.gather(
             *(self._apost("/v1/score", {"samples": chunk}) for chunk in chunks)
@@ -215,10 +231,22 @@ class Client:
 
         if self._async is None:
             self._async = httpx.AsyncClient(timeout=self._timeout, headers=self._headers)
+        if self._slots is None or self._slots_loop is not asyncio.get_running_loop():
+            # A semaphore belongs to one event loop; a client reused under a new loop
+            # (asyncio.run twice) gets a new one.
+            self._slots = asyncio.Semaphore(self.max_in_flight)
+            self._slots_loop = asyncio.get_running_loop()
         content = _encoder.encode(payload)
+        headers = _idempotency_headers("POST")
+        slots = self._slots
         for attempt in range(self.retries + 1):
             try:
-                response = await self._async.post(self.url + path, content=content)
+                # The slot is held for one attempt, not through the backoff sleep, so a
+                # request waiting out Retry-After does not hold back the others.
+                async with slots:
+                    response = await self._async.post(
+                        self.url + path, content=content, headers=headers
+                    )
             except httpx.TransportError as exc:
                 failure: ServerError = ServerUnavailable(
                     f"POST {self.url}{path}: {type(exc).__name__}: {exc}"
@@ -238,6 +266,11 @@ class Client:
 
     def _backoff(self, attempt: int) -> float:
         return min(10.0, self.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
+
+
+def _idempotency_headers(method: str) -> dict[str, str]:
+    """A fresh ``Idempotency-Key`` for one logical request (kept through its retries)."""
+    return {"idempotency-key": uuid.uuid4().hex} if method == "POST" else {}
 
 
 def _plain_rows(rows: Iterable[dict[str, Any] | Sample]) -> list[dict[str, Any]]:
