@@ -172,7 +172,11 @@ def serve(
     ] = 10.0,
     body_timeout_s: Annotated[
         float, typer.Option(help="Seconds a request's body may take (408 after).")
-    ] = 60.0,
+    ] = 30.0,
+    max_pending_body_mb: Annotated[
+        float,
+        typer.Option(help="Request bodies held at once while being received (503 above)."),
+    ] = 256.0,
     coalesce: Annotated[
         bool,
         typer.Option(
@@ -198,6 +202,7 @@ def serve(
             max_batch_rows=max_batch_rows,
             max_queue_rows=max_queue_rows,
             max_body_bytes=int(max_body_mb * 1024 * 1024),
+            max_pending_body_bytes=int(max_pending_body_mb * 1024 * 1024),
             masked_reward=masked_reward,
             end_tokens=DEFAULT_END_TOKENS + tuple(m for m in eos_marker or [] if m),
             default_task=default_task,

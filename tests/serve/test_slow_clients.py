@@ -3,17 +3,19 @@ cost bounded memory (raw sockets against a real server on 127.0.0.1, bounded loo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn", reason="the server tests need the [serve] extra")
 
-from serve_helpers import server_in_thread  # noqa: E402
+from serve_helpers import ServerProcess, server_in_thread  # noqa: E402
 
 from rewardsmith import Engine  # noqa: E402
 from rewardsmith.serve import RewardServer, ServeConfig  # noqa: E402
@@ -160,3 +162,58 @@ def _hold_bodies(url: str, app: RewardServer) -> None:
     assert app._bodies.used == 0
     text = httpx.get(url + "/metrics").text
     assert 'rewardsmith_rejected_total{reason="body_budget"} 4' in text
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc")
+def test_many_half_sent_big_bodies_hold_at_most_the_budget(tmp_path: Path) -> None:
+    """10 clients each declare a 16 MB body and send 12 MB of it: without a budget the server
+    would hold ~120 MB; with a 32 MB budget two are read and eight are refused before reading."""
+    server = ServerProcess(
+        [
+            "--reward",
+            "exact_match",
+            "--no-log",
+            "--max-body-mb",
+            "16",
+            "--max-pending-body-mb",
+            "32",
+        ],
+        cwd=tmp_path,
+    )
+    sockets: list[socket.socket] = []
+    try:
+        httpx.post(server.url + "/v1/score", json={"samples": [{"completion": "a"}]})
+        before = _rss_mb(server.proc.pid)
+        refused = 0
+        piece = b" " * (1 << 20)
+        for _ in range(10):
+            sock = _connect(server.url)
+            sockets.append(sock)
+            sock.sendall(
+                b"POST /v1/score HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % (16 << 20)
+            )
+            sock.settimeout(0.2)
+            try:
+                for _ in range(12):
+                    sock.sendall(piece)
+            except OSError:  # refused and closed by the server
+                pass
+            with contextlib.suppress(OSError):  # an accepted body: no answer yet
+                refused += sock.recv(64).startswith(b"HTTP/1.1 503")
+        time.sleep(0.5)
+        grown = _rss_mb(server.proc.pid) - before
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()
+    assert refused == 8
+    assert grown < 60, f"RSS grew {grown:.0f} MB for 24 MB of accepted half-bodies"

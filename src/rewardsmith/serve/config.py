@@ -43,7 +43,7 @@ class ServeConfig(BaseModel):
     header_timeout_s: float = Field(default=10.0, gt=0)
     """A request's line and headers must arrive within this many seconds of its first byte (or
     of the connection opening); else 408 and the connection is closed (slow-loris clients)."""
-    body_timeout_s: float = Field(default=60.0, gt=0)
+    body_timeout_s: float = Field(default=30.0, gt=0)
     """A request's whole body must arrive within this many seconds of its headers; else 408 and
     the connection is closed (a client that stops half-way)."""
     max_pending_body_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
