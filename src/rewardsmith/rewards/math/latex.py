@@ -96,6 +96,12 @@ _ORDINAL: Final = re.compile(
     rf"|{_TEXT_CMD}\{{\s*(?:st|nd|rd|th)\s*\}}"
     r"|(?:st|nd|rd|th)\b)"
 )
+# "7 to 3" and "7 \text{ to } 3" are the ratio 7:3 (between two whole numbers only).
+_RATIO_WORDS: Final = re.compile(
+    r"(?<![\w.])(\d{1,12})\s*(?:\\text\s*\{\s*to\s*\}|\bto\b)\s*(\d{1,12})(?![\w.])"
+)
+# "3.46 (rounded)", "12 (approximately)": a remark in parentheses after a value.
+_TRAILING_REMARK: Final = re.compile(r"(?<=[\d}])\s*\(\s*[A-Za-z]{3,}[A-Za-z\s.,\-]*\)\s*$")
 # "for k \in \mathbb{Z}", "where n is an integer", "for any integer k" after a solution
 # family: rewritten as ", k \in \mathbb{Z}", which `compare` reads as a declaration.
 _OPT_TEXT = r"(?:\\text\s*\{)?"
@@ -188,6 +194,8 @@ def clean(text: str) -> str:
     s = _MATHOPS.sub(r"\1", s)
     s = _PY_POWER.sub("^", s)  # x**2 written the Python way
     s = _ORDINAL.sub(r"\1", s)
+    s = _RATIO_WORDS.sub(r"\1:\2", s)
+    s = _TRAILING_REMARK.sub("", s)
     if "integer" in s or "mathbb" in s:
         for pattern in (_DECLARE_IN, _DECLARE_IS, _DECLARE_ANY):
             s = pattern.sub(r", \1 \\in \\mathbb{Z}", s)

@@ -40,6 +40,7 @@ from rewardsmith.rewards.math.nodes import (
 from rewardsmith.rewards.math.relations import relation_to_set
 from rewardsmith.rewards.math.tokens import (
     FUNCTIONS,
+    VALUE_WITH_UNIT,
     ParseError,
     convert_separators,
     text_kind,
@@ -291,6 +292,9 @@ class _Parser:
                     # Words after a value are units ("15 cm", "3 \text{ apples}"): dropped,
                     # except number words that scale it ("4 dozen" is 48).
                     self.i += 1
+                    if _QUALIFIERS.intersection(value.lower().replace(",", " ").split()):
+                        # "5 \text{ or more}", "5 at most": a bound, not the value
+                        raise ParseError("a value qualified by the words after it")
                     scale = _multiplier(value)
                     if scale is not None:
                         factors.append(Num(Fraction(scale)))
@@ -495,6 +499,15 @@ class _Parser:
             inner = _Parser(tokenize(content))
             inner.depth = self.depth
             return inner.parse()
+        if which == "value_unit":
+            found = VALUE_WITH_UNIT.fullmatch(content.strip())
+            assert found is not None
+            number, words = found.group(1).replace(",", ""), found.group(2)
+            if _QUALIFIERS.intersection(words.lower().split()):
+                return Text(content.strip())  # "5 or more" is a bound, not the value
+            value: Node = _number(number)
+            scale = _multiplier(words)
+            return Mul((value, Num(Fraction(scale)))) if scale is not None else value
         if which == "empty":
             if self.starts_implicit():
                 return self.parse_power()

@@ -14,6 +14,7 @@ from typing import Final
 
 __all__ = [
     "FUNCTIONS",
+    "VALUE_WITH_UNIT",
     "ParseError",
     "convert_separators",
     "read_group",
@@ -213,7 +214,12 @@ def text_kind(content: str) -> str:
         return "math"
     if re.fullmatch(r"\(\s*[A-Za-z]\s*\)", stripped):
         return "math"
+    if VALUE_WITH_UNIT.fullmatch(stripped):
+        return "value_unit"  # \text{12 cm}: a value and its unit, read like 12 \text{ cm}
     return "words"
+
+
+VALUE_WITH_UNIT: Final = re.compile(r"(-?\d[\d,]*(?:\.\d+)?)\s+([A-Za-z][A-Za-z\s]*)\.?")
 
 
 def convert_separators(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
