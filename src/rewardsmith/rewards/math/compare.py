@@ -36,6 +36,7 @@ from rewardsmith.rewards.math.evaluate import (
     numeric_mp,
 )
 from rewardsmith.rewards.math.nodes import (
+    Apply,
     BaseNum,
     Const,
     Func,
@@ -225,6 +226,13 @@ class _Comparer:
                     if bound and not leaked:
                         # f(t) = 2t states the same function as f(x) = 2x
                         return self._eq(g.parts[1], rename_symbols(a.parts[1], bound))
+                    if (
+                        Sym("y") in (g.parts[0], a.parts[0])
+                        and _graph_name(g.parts[0], g.parts[1])
+                        and _graph_name(a.parts[0], a.parts[1])
+                    ):
+                        # y = 2x + 1 and f(x) = 2x + 1 state the same function of x
+                        return self._eq(g.parts[1], a.parts[1])
                 return self._proportional(g, a, sign_matters=False)
             if go in INEQUALITIES and ao in INEQUALITIES:
                 return self._proportional(g, a, sign_matters=True)
@@ -281,6 +289,10 @@ class _Comparer:
     def _collection(self, g: Node, a: Node) -> bool:
         self.path = "collection"
         g, a = pm_to_set(g), pm_to_set(a)
+        if isinstance(g, Interval | Union) and self.tol.relation_as_set:
+            a = _relations_as_union(a) or a  # "x < 1 or x > 2" for (-inf, 1) u (2, inf)
+        elif isinstance(a, Interval | Union):
+            g = _relations_as_union(g) or g
         if isinstance(g, Interval) or isinstance(a, Interval):
             gi, ai = as_interval(g), as_interval(a)
             if gi is None or ai is None:
@@ -677,6 +689,35 @@ def _rounds_to(decimal: Num, other: Node) -> bool:
     ctx = precise.context
     target = precise.real - ctx.mpf(decimal.value.numerator) / decimal.value.denominator
     return bool(abs(target) <= ctx.mpf(half.numerator) / half.denominator * (1 + 1e-20))
+
+
+def _graph_name(target: Node, value: Node) -> bool:
+    """``y`` or ``f(x)`` naming a function of the variables of ``value`` (``y = 2x + 1``)."""
+    if isinstance(target, Sym):
+        return target.name == "y" and "y" not in free_symbols(value)
+    if isinstance(target, Apply) and all(isinstance(arg, Sym) for arg in target.args):
+        return {arg.name for arg in target.args if isinstance(arg, Sym)} >= free_symbols(value)
+    return False
+
+
+def _relations_as_union(node: Node) -> Node | None:
+    """A list of inequalities in one unknown (``x < 1, x > 2``: "or" and "and" both read as
+    commas) as the union of the sets they describe, or None."""
+    if not (isinstance(node, Seq) and node.kind == "list" and len(node.items) <= MAX_ITEMS):
+        return None
+    sets: list[Node] = []
+    names: set[str] = set()
+    for item in node.items:
+        if not isinstance(item, Rel) or not set(item.ops) <= INEQUALITIES | {"!="}:
+            return None
+        described = relation_to_set(item)
+        if described is None:
+            return None
+        names |= free_symbols(item)
+        sets.extend(described.items if isinstance(described, Union) else (described,))
+    if len(names) != 1:
+        return None
+    return Union(tuple(sets))
 
 
 def _zero_or_unknown(node: Node) -> bool:
