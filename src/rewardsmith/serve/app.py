@@ -7,8 +7,11 @@ Routes (see docs/serve.md):
 - ``GET /healthz``, ``GET /metrics`` (Prometheus text), ``GET /openapi.json``
 
 Raw ASGI rather than a framework: the scoring routes decode with msgspec straight from the
-body bytes, and reading the body ourselves is what lets an oversized request be refused (413)
-before it is held in memory. Requests share one `MicroBatcher`, which bounds the queue (429).
+body bytes, and reading the body ourselves (`rewardsmith.serve.limits.read_body`) is what lets
+an oversized, too slow or over-budget request be refused (413/408/503) before it is held in
+memory. A request with an ``Idempotency-Key`` already answered is answered again from
+`rewardsmith.serve.idempotency` without scoring. Requests share one `MicroBatcher`, which bounds
+the queue (429) and keeps a hanging row to its own request.
 """
 
 from __future__ import annotations
@@ -33,14 +36,14 @@ from rewardsmith.engine.engine import Engine
 from rewardsmith.io.runlog import RunLog
 from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
 from rewardsmith.serve.config import ServeConfig
-from rewardsmith.serve.idempotency import HEADER as IDEMPOTENCY_HEADER
-from rewardsmith.serve.idempotency import IdempotencyRecord, valid_key
-from rewardsmith.serve.limits import BodyBudget
+from rewardsmith.serve.idempotency import IdempotencyRecord, answer_once
+from rewardsmith.serve.limits import BodyBudget, ClientDisconnected, read_body
 from rewardsmith.serve.logproc import RunLogProcess
 from rewardsmith.serve.metrics import ServerMetrics
 from rewardsmith.serve.openapi import openapi_document
 from rewardsmith.serve.wire import (
     Problem,
+    Reply,
     RewardRequest,
     ScoreRequest,
     ScoreResponse,
@@ -62,14 +65,9 @@ log = logging.getLogger("rewardsmith.serve")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-Reply = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
 
 _JSON = b"application/json"
 _TEXT = b"text/plain; version=0.0.4; charset=utf-8"
-
-
-class _Disconnected(Exception):
-    """The client went away before its body arrived."""
 
 
 def create_app(spec: Any, config: ServeConfig | None = None, *, engine: Engine | None = None):  # type: ignore[no-untyped-def]
@@ -233,7 +231,7 @@ class RewardServer:
             name = path
             try:
                 status, body, content_type, headers = await route[1](scope, receive)
-            except _Disconnected:
+            except ClientDisconnected:
                 self.metrics.request(name, 499, time.perf_counter() - started)
                 return
             except WireError as exc:
@@ -280,66 +278,13 @@ class RewardServer:
         )
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        """The request body, read within ``body_timeout_s`` and within the shared body budget.
-
-        The bytes are given back to the budget on return: the caller decodes them before its
-        next ``await``, so no other request reads in between.
-        """
-        limit = self.config.max_body_bytes
-        declared: int | None = None
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit():
-                declared = int(value)
-                if declared > limit:
-                    raise WireError(
-                        413,
-                        f"request body of {declared:,} bytes is over the limit of {limit:,} bytes",
-                    )
-        reserved = 0
-        try:
-            # A declared length is reserved before anything is read, so a refused request
-            # costs nothing; a chunked body is reserved as it arrives.
-            if declared:
-                self._reserve_body(declared)
-                reserved = declared
-            deadline = time.monotonic() + self.config.body_timeout_s
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                try:
-                    message = await asyncio.wait_for(receive(), deadline - time.monotonic())
-                except TimeoutError:
-                    raise WireError(
-                        408,
-                        f"request body not received within {self.config.body_timeout_s:g} s "
-                        f"({size:,} bytes arrived)",
-                        headers={"connection": "close"},
-                        reason="body_timeout",
-                    ) from None
-                if message["type"] == "http.disconnect":
-                    raise _Disconnected
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    raise WireError(413, f"request body is over the limit of {limit:,} bytes")
-                if size > reserved:
-                    self._reserve_body(size - reserved)
-                    reserved = size
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-        finally:
-            self._bodies.give(reserved)
-
-    def _reserve_body(self, size: int) -> None:
-        if not self._bodies.take(size):
-            raise WireError(
-                503,
-                f"{self._bodies.used:,} bytes of request bodies are being received (limit "
-                f"{self._bodies.limit:,}, max_pending_body_bytes); retry shortly",
-                headers={"retry-after": "1", "connection": "close"},
-                reason="body_budget",
-            )
+        return await read_body(
+            scope["headers"],
+            receive,
+            max_bytes=self.config.max_body_bytes,
+            timeout_s=self.config.body_timeout_s,
+            budget=self._bodies,
+        )
 
     def _ready_batcher(self) -> MicroBatcher:
         if self._state == "new":
@@ -391,46 +336,14 @@ class RewardServer:
     async def _once(
         self, scope: Scope, route: str, body: bytes, answer: Callable[[], Awaitable[Reply]]
     ) -> Reply:
-        """``answer()``, unless the request's ``Idempotency-Key`` was answered (or is being
-        answered) already: then that answer, without scoring or logging the rows again."""
-        raw = next((value for key, value in scope["headers"] if key == IDEMPOTENCY_HEADER), None)
-        if raw is None:
-            return await answer()
-        key = valid_key(raw)
-        if key is None:
-            message = "must be 1 to 255 printable ASCII characters (a UUID is customary)"
-            raise WireError(
-                422, f"Idempotency-Key {message}", [Problem("Idempotency-Key", message)]
-            )
-        # At most two rounds: an earlier attempt that failed is forgotten, so the next claim wins.
-        for _ in range(3):
-            try:
-                claimed = self._idempotency.claim(route, key, body)
-            except ValueError as exc:
-                raise WireError(
-                    422,
-                    str(exc),
-                    [Problem("Idempotency-Key", str(exc))],
-                    reason="idempotency_conflict",
-                ) from None
-            if isinstance(claimed, asyncio.Future):
-                # Shielded: a retry whose client goes away must not cancel the first request.
-                replayed = await asyncio.shield(claimed)
-                if replayed is None:
-                    continue
-                self.metrics.replay(route)
-                return 200, replayed, _JSON, [(b"idempotent-replayed", b"true")]
-            try:
-                reply = await answer()
-            except BaseException:
-                self._idempotency.abandon(route, key, claimed)
-                raise
-            if reply[0] == 200:
-                self._idempotency.finish(route, key, claimed, reply[1])
-            else:
-                self._idempotency.abandon(route, key, claimed)
-            return reply
-        return await answer()
+        return await answer_once(
+            self._idempotency,
+            scope["headers"],
+            route,
+            body,
+            answer,
+            on_replay=lambda: self.metrics.replay(route),
+        )
 
     async def _score(self, scope: Scope, receive: Receive) -> Reply:
         self._check_token(scope)

@@ -20,9 +20,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["HEADER", "IdempotencyRecord", "valid_key"]
+from rewardsmith.serve.wire import Problem, Reply, WireError
+
+__all__ = ["HEADER", "IdempotencyRecord", "answer_once", "valid_key"]
 
 HEADER = b"idempotency-key"
 """The request header (``Idempotency-Key``), lower-cased as ASGI gives it."""
@@ -118,3 +121,51 @@ def valid_key(raw: bytes) -> str | None:
     if not raw or len(raw) > MAX_KEY_LENGTH or not all(33 <= byte < 127 for byte in raw):
         return None
     return raw.decode("ascii")
+
+
+async def answer_once(
+    record: IdempotencyRecord,
+    headers: Iterable[tuple[bytes, bytes]],
+    route: str,
+    body: bytes,
+    answer: Callable[[], Awaitable[Reply]],
+    *,
+    on_replay: Callable[[], None] | None = None,
+) -> Reply:
+    """``answer()``, unless the request's ``Idempotency-Key`` was answered (or is being
+    answered) already on ``route`` with the same ``body``: then that answer, without scoring or
+    logging the rows again. A request without the header is simply answered."""
+    raw = next((value for key, value in headers if key == HEADER), None)
+    if raw is None:
+        return await answer()
+    key = valid_key(raw)
+    if key is None:
+        message = "must be 1 to 255 printable ASCII characters (a UUID is customary)"
+        raise WireError(422, f"Idempotency-Key {message}", [Problem("Idempotency-Key", message)])
+    # At most two rounds: an earlier attempt that failed is forgotten, so the next claim wins.
+    for _ in range(3):
+        try:
+            claimed = record.claim(route, key, body)
+        except ValueError as exc:
+            raise WireError(
+                422, str(exc), [Problem("Idempotency-Key", str(exc))], reason="idempotency_conflict"
+            ) from None
+        if isinstance(claimed, asyncio.Future):
+            # Shielded: a retry whose client goes away must not cancel the first request.
+            replayed = await asyncio.shield(claimed)
+            if replayed is None:
+                continue
+            if on_replay is not None:
+                on_replay()
+            return 200, replayed, b"application/json", [(b"idempotent-replayed", b"true")]
+        try:
+            reply = await answer()
+        except BaseException:
+            record.abandon(route, key, claimed)
+            raise
+        if reply[0] == 200:
+            record.finish(route, key, claimed, reply[1])
+        else:
+            record.abandon(route, key, claimed)
+        return reply
+    return await answer()

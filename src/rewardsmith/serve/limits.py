@@ -17,10 +17,13 @@ itself buffers at most ~64 KB per connection before it stops reading the socket 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-__all__ = ["BodyBudget", "header_timeout_protocol"]
+from rewardsmith.serve.wire import WireError
+
+__all__ = ["BodyBudget", "ClientDisconnected", "header_timeout_protocol", "read_body"]
 
 _TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\n"
@@ -57,6 +60,84 @@ class BodyBudget:
     def give(self, size: int) -> None:
         """Return bytes reserved with `take`."""
         self.used -= size
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its body arrived."""
+
+
+async def read_body(
+    headers: Iterable[tuple[bytes, bytes]],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    *,
+    max_bytes: int,
+    timeout_s: float,
+    budget: BodyBudget,
+) -> bytes:
+    """A request's body, read within ``timeout_s`` and within the shared ``budget``.
+
+    The bytes go back to the budget on return: the caller decodes them before its next
+    ``await``, so no other request reads in between.
+
+    Raises:
+        WireError: 413 (over ``max_bytes``), 408 (too slow), 503 (budget spent).
+        ClientDisconnected: the client went away.
+    """
+    declared: int | None = None
+    for key, value in headers:
+        if key == b"content-length" and value.isdigit():
+            declared = int(value)
+            if declared > max_bytes:
+                raise WireError(
+                    413,
+                    f"request body of {declared:,} bytes is over the limit of {max_bytes:,} bytes",
+                )
+    reserved = 0
+    try:
+        # A declared length is reserved before anything is read, so a refused request costs
+        # nothing; a chunked body is reserved as it arrives.
+        if declared:
+            _reserve(budget, declared)
+            reserved = declared
+        deadline = time.monotonic() + timeout_s
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except TimeoutError:
+                raise WireError(
+                    408,
+                    f"request body not received within {timeout_s:g} s ({size:,} bytes arrived)",
+                    headers={"connection": "close"},
+                    reason="body_timeout",
+                ) from None
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_bytes:
+                raise WireError(413, f"request body is over the limit of {max_bytes:,} bytes")
+            if size > reserved:
+                _reserve(budget, size - reserved)
+                reserved = size
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+    finally:
+        budget.give(reserved)
+
+
+def _reserve(budget: BodyBudget, size: int) -> None:
+    if not budget.take(size):
+        raise WireError(
+            503,
+            f"{budget.used:,} bytes of request bodies are being received (limit "
+            f"{budget.limit:,}, max_pending_body_bytes); retry shortly",
+            # The body was not read, so the connection cannot carry another request.
+            headers={"retry-after": "1", "connection": "close"},
+            reason="body_budget",
+        )
 
 
 def header_timeout_protocol(

@@ -17,6 +17,7 @@ from rewardsmith.core.spec import TermSpec
 __all__ = [
     "ErrorBody",
     "Problem",
+    "Reply",
     "RewardRequest",
     "RewardResponse",
     "ScoreRequest",
@@ -96,6 +97,10 @@ class ErrorBody(msgspec.Struct):
 
     error: str
     problems: list[Problem] = msgspec.field(default_factory=list)
+
+
+Reply = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
+"""A route's answer: status, body, content type, extra headers."""
 
 
 class WireError(Exception):
