@@ -82,3 +82,21 @@ def test_duplicate_ids_are_a_problem_naming_their_rows() -> None:
     assert set(duplicates) == {"a", "row-4"}
     assert "2 rows (0-based rows 0, 2)" in duplicates["a"]
     assert report.counts["distinct ids"] == 3
+
+
+def test_a_deeply_nested_line_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "deep.jsonl"
+    deep = "[" * 5000 + "]" * 5000
+    data.write_text(
+        '{"id": "a", "completion": "x", "reference": "x"}\n'
+        + '{"id": "b", "completion": "x", "reference": %s}\n'.replace("%s", deep)
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "rewardsmith.cli", "check", "-r", "exact_match", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert not check_file(data, load_spec("exact_match"), workers=1).ok

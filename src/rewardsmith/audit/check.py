@@ -52,7 +52,19 @@ def check_file(
     path: str | Path, spec: Spec, *, limit: int = 2000, workers: int | None = None
 ) -> CheckReport:
     """`check_rows` over a JSONL or Parquet file."""
-    return check_rows(read_rows(path), spec, limit=limit, workers=workers)
+    try:
+        rows = read_rows(path)
+    except RecursionError:
+        # A line nested ~1,000 deep exhausts the JSON decoder's recursion; report it as data,
+        # not as a traceback.
+        report = CheckReport()
+        report.add(
+            "unreadable input",
+            str(path),
+            "a row nests arrays or objects too deeply to decode (about 1,000 levels)",
+        )
+        return report
+    return check_rows(rows, spec, limit=limit, workers=workers)
 
 
 def check_rows(
