@@ -146,7 +146,10 @@ def mathverify_fn(cold: bool) -> Callable[[dict[str, Any]], bool]:
         from math_verify import parser as mv_parser
         from math_verify import verify as mv_verify
     except ImportError:
-        sys.exit("math-verify is not installed: pip install math-verify")
+        sys.exit(
+            "math-verify is not installed: .venv/bin/pip install -e '.[bench]' "
+            "(or .venv/bin/pip install math-verify==0.9.0); --only rewardsmith runs without it"
+        )
 
     caches = [
         getattr(mv_parser, name)
