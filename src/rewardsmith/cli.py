@@ -152,9 +152,12 @@ def serve(
     max_queue_rows: Annotated[int, typer.Option(help="Queued rows before 429.")] = 65536,
     max_body_mb: Annotated[float, typer.Option(help="Largest request body (413 above).")] = 64.0,
     masked_reward: Annotated[
-        float | None,
-        typer.Option(help="/get_reward value for masked rows (OpenRLHF cannot take null)."),
-    ] = None,
+        str,
+        typer.Option(
+            help="/get_reward reward of a masked row, flagged by rewardsmith/masked (OpenRLHF "
+            "cannot skip a row or take null); 'null' sends null."
+        ),
+    ] = "0.0",
     eos_marker: Annotated[
         list[str] | None,
         typer.Option(
@@ -203,7 +206,7 @@ def serve(
             max_queue_rows=max_queue_rows,
             max_body_bytes=int(max_body_mb * 1024 * 1024),
             max_pending_body_bytes=int(max_pending_body_mb * 1024 * 1024),
-            masked_reward=masked_reward,
+            masked_reward=_masked_value(masked_reward),
             end_tokens=DEFAULT_END_TOKENS + tuple(m for m in eos_marker or [] if m),
             default_task=default_task,
             header_timeout_s=header_timeout_s,
@@ -218,6 +221,16 @@ def serve(
         run_server(loaded, config)
     except (ImportError, OSError) as exc:
         fail(str(exc))
+
+
+def _masked_value(text: str) -> float | None:
+    if text.strip().lower() in ("null", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        fail(f"--masked-reward takes a number or 'null', not {text!r}")
+    return None  # unreachable: fail() exits
 
 
 @app.command()

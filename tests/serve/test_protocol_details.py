@@ -83,26 +83,17 @@ def test_end_markers_of_common_models_are_stripped(engine: Engine, marker: str) 
         assert httpx.post(url + "/get_reward", json=body).json()["rewards"] == [1.0]
 
 
-def test_eos_marker_option_adds_a_marker(tmp_path: Path) -> None:
-    server = ServerProcess(
-        [
-            "--reward",
-            "exact_match",
-            "--no-log",
-            "--eos-marker",
-            "<|my_end|>",
-            "--eos-marker",
-            "[END]",
-        ],
-        cwd=tmp_path,
-    )
+def test_serve_options_add_eos_markers_and_choose_the_masked_reward(tmp_path: Path) -> None:
+    options = ["--eos-marker", "<|my_end|>", "--eos-marker", "[END]", "--masked-reward", "null"]
+    server = ServerProcess(["--reward", "exact_match", "--no-log", *options], cwd=tmp_path)
     try:
-        queries = ["Q:4<|my_end|>", "Q:4[END]", "Q:4<|im_end|>", "Q:4<|other|>"]
-        body = {"query": queries, "prompts": ["Q:"] * 4, "labels": ["4"] * 4}
+        queries = ["Q:4<|my_end|>", "Q:4[END]", "Q:4<|im_end|>", "Q:4<|other|>", "Q:4"]
+        body = {"query": queries, "prompts": ["Q:"] * 5, "labels": ["4"] * 4 + [""]}
         answer = httpx.post(server.url + "/get_reward", json=body, timeout=30).json()
     finally:
         server.stop()
-    assert answer["rewards"] == [1.0, 1.0, 1.0, 0.0]  # the defaults stay; unknown markers stay
+    # The defaults stay, unknown markers stay, and the empty label's masked row is null here.
+    assert answer["rewards"] == [1.0, 1.0, 1.0, 0.0, None]
 
 
 def test_a_retry_with_the_same_idempotency_key_is_answered_once(

@@ -167,20 +167,23 @@ def test_openrlhf_errors_name_the_field(served) -> None:
     assert answer.json()["problems"][0]["field"] == "query[0]"
 
 
-def test_openrlhf_masked_rows_are_null_unless_a_value_is_chosen(
-    engine: Engine, tmp_path: Path
+def test_openrlhf_masked_rows_get_a_number_and_a_flag_unless_null_is_chosen(
+    engine: Engine,
 ) -> None:
     spec = {"terms": [{"name": "p", "use": "serve_test.picky"}]}
     queries = {"query": ["Q boom", "Q fine"], "prompts": ["Q ", "Q "]}
     with server_in_thread(RewardServer(spec, ServeConfig(log=False), engine=engine)) as url:
         answer = _post(url, "/get_reward", queries, token=None).json()
-    assert answer["rewards"] == [None, 1.0]  # loud: OpenRLHF fails on null rather than train on 0
-    assert answer["extra_logs"]["rewardsmith/failed"] == [1.0, 0.0]
-    config = ServeConfig(log=False, masked_reward=-1.0)
-    with server_in_thread(RewardServer(spec, config, engine=engine)) as url:
-        answer = _post(url, "/get_reward", queries, token=None).json()
-    assert answer["rewards"] == [-1.0, 1.0]
+    # OpenRLHF tensorises every reward and cannot skip a row: a number, and the flag says why.
+    assert answer["rewards"] == [0.0, 1.0]
     assert answer["extra_logs"]["rewardsmith/masked"] == [1.0, 0.0]
+    assert answer["extra_logs"]["rewardsmith/failed"] == [1.0, 0.0]
+    for chosen, expected in ((-1.0, -1.0), (None, None)):
+        config = ServeConfig(log=False, masked_reward=chosen)
+        with server_in_thread(RewardServer(spec, config, engine=engine)) as url:
+            answer = _post(url, "/get_reward", queries, token=None).json()
+        assert answer["rewards"] == [expected, 1.0]
+        assert answer["extra_logs"]["rewardsmith/masked"] == [1.0, 0.0]
 
 
 def test_unknown_route_and_wrong_method(served) -> None:
@@ -395,7 +398,8 @@ def test_get_reward_rows_carry_a_task_and_unapplied_terms_warn(engine: Engine) -
         untasked = _post(url, "/get_reward", body, token=None).json()
         by_query = _post(url, "/get_reward?task=qa", body, token=None).json()
         by_field = _post(url, "/get_reward", {**body, "tasks": ["qa"]}, token=None).json()
-        empty = {**body, "labels": [""], "tasks": ["qa"]}
+        empty = {**body, "query": body["query"] * 3, "prompts": [QA_PROMPT] * 3}
+        empty |= {"labels": ["", "  ", None], "tasks": ["qa"] * 3}
         masked = _post(url, "/get_reward", empty, token=None).json()
         bad = _post(url, "/get_reward?tsak=qa", body, token=None)
         short = _post(url, "/get_reward", {**body, "tasks": []}, token=None)
@@ -405,9 +409,11 @@ def test_get_reward_rows_carry_a_task_and_unapplied_terms_warn(engine: Engine) -
     assert by_query["rewards"] == by_field["rewards"] == [1.2]
     assert [w for w in by_query["warnings"] if "'correct'" in w] == []
     assert any("'choice'" in w for w in by_query["warnings"])  # mcq: still none sent
-    # An empty label is no reference: the correctness term is masked, not paid 0.0.
-    assert masked["rewards"] == [None]
-    assert masked["extra_logs"]["rewardsmith/masked"] == [1.0]
+    # An empty label is no reference: the row is masked (invalid_reference), not scored "ok".
+    # OpenRLHF needs a number, so the reward is masked_reward (0.0) and the flags say why.
+    assert masked["extra_logs"]["rewardsmith/masked"] == [1.0] * 3
+    assert masked["extra_logs"]["rewardsmith/failed"] == [1.0] * 3
+    assert masked["rewards"] == [0.0] * 3
     assert bad.status_code == 422 and "tsak" in bad.json()["error"]
     assert short.status_code == 422 and short.json()["problems"][0]["field"] == "tasks"
 

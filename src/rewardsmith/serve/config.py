@@ -15,6 +15,8 @@ DEFAULT_END_TOKENS: tuple[str, ...] = (
     "<|eom_id|>",  # Llama 3.1 (end of a tool-calling message)
     "<|end_of_text|>",  # Llama 3
     "<｜end▁of▁sentence｜>",  # DeepSeek V2/V3/R1 (full-width bars, U+2581 between words)
+    "<|end▁of▁sentence|>",  # DeepSeek as some chat templates spell it (ASCII bars)
+    "<|EOT|>",  # DeepSeek-Coder
     "<|end|>",  # Phi-3
     "</s>",  # Llama 2, Mistral
     "<eos>",  # Gemma
@@ -74,10 +76,12 @@ class ServeConfig(BaseModel):
     default_task: str | None = None
     """Task of rows that carry none and come without ``?task=`` (routes terms with ``when``).
     OpenRLHF sends no task: set this, or put ``?task=NAME`` in ``--remote_rm_url``."""
-    masked_reward: float | None = None
-    """What ``/get_reward`` sends for a row whose reward is masked (null). OpenRLHF cannot mask
-    a sample and fails on null, so set this only as an explicit choice; the row's status still
-    shows in ``extra_logs`` and in the run log."""
+    masked_reward: float | None = 0.0
+    """What ``/get_reward`` sends as the reward of a row the spec masks. OpenRLHF turns every
+    reward into a tensor and cannot skip a sample (null crashes its step), so it gets a number,
+    and ``extra_logs["rewardsmith/masked"]`` is 1.0 on that row (as in the OpenRLHF file
+    adapter). None sends null, for a caller of your own that can skip a sample. ``/v1/score``
+    always answers null for a masked row."""
     idempotency_entries: int = Field(default=10_000, ge=0)
     """Answers kept for requests that carry an ``Idempotency-Key`` header, so a retry is
     answered without scoring or logging its rows twice (0: keep none)."""
