@@ -31,3 +31,26 @@ def letter_share(sample: Sample) -> float:
 def token_count(sample: Sample) -> float:
     """The completion's token count as the trainer reported it."""
     return float(sample.extra["completion_tokens"])
+
+
+@rewardsmith.reward("itest.crash", inline=True, reads=("completion",))
+def crash_on_poison(sample: Sample) -> float:
+    """Kills the process scoring it when the completion is ``POISON`` (inline: in the Ray
+    actor itself); otherwise the completion's length."""
+    if sample.completion_text == "POISON":
+        os._exit(3)
+    return float(len(sample.completion_text))
+
+
+@rewardsmith.reward("itest.slow_marker", inline=True, reads=("completion", "extra"))
+def slow_with_marker(sample: Sample) -> float:
+    """Writes ``sample.extra['marker']`` (a path) on its first row, then takes 0.2 s a row:
+    long enough for a test to lose a node while rows are being scored."""
+    import time
+    from pathlib import Path
+
+    marker = Path(sample.extra["marker"])
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+    time.sleep(0.2)
+    return float(len(sample.completion_text))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -157,17 +158,80 @@ def test_actors_that_cannot_be_placed_are_an_error_not_a_hang(ray_session) -> No
         engine.close()
 
 
-def test_a_dead_actor_is_an_engine_error_not_a_zero(ray_session) -> None:
-    engine = RayEngine(actors=1, max_restarts=0, start_timeout_s=60)
+def _wait_dead(actor: object) -> None:
+    """ray.kill is asynchronous: wait until the actor answers no more (bounded)."""
+    for _ in range(100):
+        try:
+            ray.get(actor.pid.remote(), timeout=5)  # type: ignore[attr-defined]
+        except ray.exceptions.RayActorError:
+            return
+        except ray.exceptions.GetTimeoutError:
+            continue
+        time.sleep(0.05)
+    raise AssertionError("the killed actor still answers")
+
+
+def test_a_dead_actor_is_replaced_and_its_rows_rescored(ray_session) -> None:
+    engine = RayEngine(actors=1, start_timeout_s=60)
     try:
         spec = rewardsmith.load_spec("exact_match")
         assert engine.score([{"completion": "a1", "reference": "a1"}], spec)[0].value == 1.0
         [actor] = engine.actors_for(spec)
+        first = ray.get(actor.pid.remote())
         ray.kill(actor, no_restart=True)
-        with pytest.raises(EngineError, match="reward actor died"):
-            engine.score([{"completion": "a1", "reference": "a1"}], spec)
+        _wait_dead(actor)
+        rows = [{"completion": "a1", "reference": "a1"}, {"completion": "b", "reference": "a1"}]
+        assert [s.value for s in engine.score(rows, spec)] == [1.0, 0.0]
+        assert engine.recovery.actor_deaths == 1 and engine.recovery.rescored_rows == 2
+        [replacement] = engine.actors_for(spec)
+        assert ray.get(replacement.pid.remote()) != first
     finally:
         engine.close()
+
+
+def test_a_row_that_kills_its_actor_ends_with_an_error_status(ray_session) -> None:
+    """Ray would retry it for ever; we try it alone max_restarts + 1 times, then say so."""
+    spec = {"terms": [{"name": "n", "use": "integration_rewards:crash_on_poison"}]}
+    rows = [{"completion": word} for word in ["ab", "abc", "POISON", "a", "abcd", "x"]]
+    engine = RayEngine(actors=2, max_restarts=1, start_timeout_s=60)
+    try:
+        started = time.monotonic()
+        batch = engine.score(rows, spec)
+        assert [s.value for i, s in enumerate(batch) if i != 2] == [2.0, 3.0, 1.0, 4.0, 1.0]
+        assert batch[2].status == "error" and batch[2].value is None
+        assert "reward actor died while scoring this row, on each of 2 tries" in batch[2].reason
+        recovery = engine.recovery
+        assert recovery.failed_rows == 1
+        # bisection of the 3-row shard (2 deaths) then 2 tries alone: bounded
+        assert 2 <= recovery.actor_deaths <= 4
+        assert time.monotonic() - started < 60
+        # the engine still scores after the storm
+        assert [s.value for s in engine.score([{"completion": "abc"}], spec)] == [3.0]
+    finally:
+        engine.close()
+
+
+def test_ray_data_mode_does_not_loop_on_a_row_that_kills_its_actor(ray_session) -> None:
+    spec = {"terms": [{"name": "n", "use": "integration_rewards:crash_on_poison"}]}
+    rows = [{"completion": word} for word in ["ab", "POISON", "abc"]]
+    engine = RayEngine(actors=1, data=True, max_restarts=0, start_timeout_s=60, shard_rows=1)
+    try:
+        batch = engine.score(rows, spec)
+        assert [batch[0].value, batch[2].value] == [2.0, 3.0]
+        assert batch[1].status == "error" and "on each of 1 tries" in batch[1].reason
+        assert engine.recovery.failed_rows == 1 and engine.recovery.rescored_rows >= 1
+    finally:
+        engine.close()
+
+
+def test_ray_client_address_without_the_client_is_a_clear_error() -> None:
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"ray\[client\]"):
+            RayEngine(address="ray://127.0.0.1:10001")
+    else:
+        pytest.skip("the Ray client is installed here")
 
 
 def test_stateful_shaping_runs_on_one_actor_and_matches_local(ray_engine: RayEngine) -> None:
@@ -185,19 +249,6 @@ def test_stateful_shaping_runs_on_one_actor_and_matches_local(ray_engine: RayEng
     got = [[s.value for s in ray_engine.score(rows, spec)] for rows in batches]
     assert got == expected
     assert expected[0] != expected[1][:4]  # the running statistics moved between batches
-
-
-def test_a_restarted_actor_keeps_scoring(ray_session) -> None:
-    engine = RayEngine(actors=1, max_restarts=1, start_timeout_s=60)
-    try:
-        spec = rewardsmith.load_spec("exact_match")
-        [actor] = engine.actors_for(spec)
-        first = ray.get(actor.pid.remote())
-        ray.kill(actor, no_restart=False)  # Ray restarts it (max_restarts=1)
-        assert engine.score([{"completion": "a1", "reference": "a1"}], spec)[0].value == 1.0
-        assert ray.get(actor.pid.remote()) != first
-    finally:
-        engine.close()
 
 
 def test_ray_data_mode_without_free_cpus_is_an_error_not_a_hang(ray_engine: RayEngine) -> None:
