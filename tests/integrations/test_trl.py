@@ -202,11 +202,13 @@ def test_a_real_grpo_step_trains_with_rewardsmith_rewards(tmp_path: Path, engine
     assert any(not (a == b.detach()).all() for a, b in zip(before, model.parameters(), strict=True))
 
 
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 def test_per_term_grpo_step_leaves_a_masked_row_out_entirely(
-    tmp_path: Path, engine: Engine
+    tmp_path: Path, engine: Engine, asynchronous: bool
 ) -> None:
     """The spec masks rows without a reference: every per-term function says None for them,
-    so TRL marks them unscorable (advantage 0) instead of training on the letters term alone."""
+    so TRL marks them unscorable (advantage 0) instead of training on the letters term alone.
+    The async functions run on TRL's own event loop (``asyncio.gather`` over them)."""
     spec = {
         "name": "masking",
         "terms": [
@@ -214,7 +216,11 @@ def test_per_term_grpo_step_leaves_a_masked_row_out_entirely(
             {"name": "em", "use": "exact_match"},
         ],
     }
-    funcs = reward_funcs(spec, per_term=True, engine=engine)
+    funcs = reward_funcs(spec, per_term=True, engine=engine, asynchronous=asynchronous)
+    if asynchronous:
+        from trl.trainer.utils import is_async_callable
+
+        assert all(is_async_callable(fn) for fn in funcs)
     rows = [{"prompt": "say a:", "reference": "42"}, {"prompt": "say b:", "reference": None}]
     trainer = _grpo_trainer(
         tmp_path, funcs, rows, per_device_train_batch_size=8, reward_weights=reward_weights(spec)

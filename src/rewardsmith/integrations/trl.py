@@ -24,6 +24,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 import threading
 from collections.abc import Sequence
@@ -36,7 +38,7 @@ from rewardsmith.engine.api import default_engine
 from rewardsmith.engine.batch import ScoredBatch
 from rewardsmith.engine.engine import Engine, prepare_rows
 
-__all__ = ["RewardFunction", "reward_funcs", "reward_weights"]
+__all__ = ["AsyncRewardFunction", "RewardFunction", "reward_funcs", "reward_weights"]
 
 TRL_RUNTIME_KWARGS = frozenset(
     {"trainer_state", "log_extra", "log_metric", "environments", "completion_ids"}
@@ -55,6 +57,7 @@ def reward_funcs(
     engine: Engine | None = None,
     workers: int | None = None,
     log_metrics: bool = True,
+    asynchronous: bool = False,
 ) -> list[RewardFunction]:
     """Reward functions for ``GRPOTrainer(reward_funcs=...)``, scoring with ``spec``.
 
@@ -75,6 +78,10 @@ def reward_funcs(
             (``rewardsmith/status/<status>``), the masked share (``rewardsmith/masked``) and
             each term's mean over the rows it scored (``rewardsmith/<term>/mean``), so failures
             and components show next to TRL's reward curves.
+        asynchronous: coroutine functions (`AsyncRewardFunction`): TRL runs them on its
+            event loop concurrently with the trainer's other async reward functions (an LLM
+            judge of its own, say), each scoring in a thread; the per-term functions still
+            score the batch once.
 
     Each sample also gets ``completion_tokens`` (the length of TRL's ``completion_ids``) as an
     extra field, for rewards that count model tokens.
@@ -95,9 +102,10 @@ def reward_funcs(
     if num_generations is not None and num_generations <= 0:
         raise ValueError(f"num_generations must be positive, got {num_generations}")
     scorer = _Scorer(loaded, reference, task, group, num_generations, engine, workers, log_metrics)
+    kind = AsyncRewardFunction if asynchronous else RewardFunction
     if not per_term:
-        return [RewardFunction(scorer, None, _identifier("rewardsmith", loaded.name))]
-    return [RewardFunction(scorer, term.name, _identifier("", term.name)) for term in loaded.terms]
+        return [kind(scorer, None, _identifier("rewardsmith", loaded.name))]
+    return [kind(scorer, term.name, _identifier("", term.name)) for term in loaded.terms]
 
 
 def reward_weights(spec: Any) -> list[float]:
@@ -137,6 +145,21 @@ class RewardFunction:
         # Otherwise a term that did not apply, or whose failure is masked, has no component:
         # None tells TRL to leave this function out of that sample's sum.
         return [None if score.value is None else score.components.get(self.term) for score in batch]
+
+
+class AsyncRewardFunction(RewardFunction):
+    """A `RewardFunction` TRL awaits (its ``__call__`` is a coroutine function, which TRL's
+    ``is_async_callable`` looks for); the scoring runs in a thread, off TRL's event loop."""
+
+    async def __call__(  # type: ignore[override]
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        completion_ids: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        call = functools.partial(RewardFunction.__call__, self, **kwargs)
+        return await asyncio.to_thread(call, prompts, completions, completion_ids)
 
 
 class _Scorer:
