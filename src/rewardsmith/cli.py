@@ -219,7 +219,7 @@ def serve(
         fail(str(exc))
     try:
         run_server(loaded, config)
-    except (ImportError, OSError) as exc:
+    except (ImportError, OSError, SpecError) as exc:
         fail(str(exc))
 
 

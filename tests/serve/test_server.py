@@ -434,3 +434,10 @@ def test_native_rows_take_the_query_task_unless_they_carry_one(engine: Engine) -
     assert answer["scores"][0]["reward"] == 1.2 and answer["warnings"] == []
     assert plain["scores"][0]["reward"] == 0.2
     assert len(plain["warnings"]) == 2  # neither `correct` (qa) nor `choice` (mcq) applied
+
+
+@pytest.mark.parametrize("name", ["masked", "failed"])
+def test_a_term_named_like_a_reserved_flag_is_refused(name: str) -> None:
+    spec = {"name": "clash", "terms": [{"name": name, "use": "exact_match"}]}
+    with pytest.raises(rewardsmith.SpecError, match=f"terms\\[0\\] is named '{name}'"):
+        RewardServer(spec, ServeConfig(log=False))

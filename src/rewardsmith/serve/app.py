@@ -28,7 +28,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rewardsmith.core.errors import EngineError, RewardFailedError
+from rewardsmith.core.errors import EngineError, RewardFailedError, SpecError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import STATUSES
 from rewardsmith.core.spec import Spec, load_spec, resolve_terms
@@ -42,6 +42,7 @@ from rewardsmith.serve.logproc import RunLogProcess
 from rewardsmith.serve.metrics import ServerMetrics
 from rewardsmith.serve.openapi import openapi_document
 from rewardsmith.serve.wire import (
+    RESERVED_LOG_NAMES,
     Problem,
     Reply,
     RewardRequest,
@@ -115,6 +116,13 @@ class RewardServer:
         )
         self._term_rewards = {term.name: term.reward.name for term in self.terms}
         self._term_names = [term.name for term in self.spec.terms]
+        for position, name in enumerate(self._term_names):
+            if name in RESERVED_LOG_NAMES:
+                raise SpecError(
+                    f"spec {self.spec.name!r}: terms[{position}] is named {name!r}, which would "
+                    f"overwrite /get_reward's own extra_logs['rewardsmith/{name}'] flag; rename "
+                    "the term"
+                )
         self._openapi = encode(
             openapi_document(
                 title="rewardsmith",

@@ -15,6 +15,7 @@ from rewardsmith.core.score import Score
 from rewardsmith.core.spec import TermSpec
 
 __all__ = [
+    "RESERVED_LOG_NAMES",
     "ErrorBody",
     "Problem",
     "Reply",
@@ -268,6 +269,10 @@ def unapplied_terms_warnings(samples: list[Sample], terms: list[TermSpec]) -> li
             "Send each row's task: a 'task' field per row, 'tasks' in /get_reward, or ?task=..."
         )
     return warnings
+
+
+RESERVED_LOG_NAMES = frozenset({"masked", "failed"})
+"""Term names that `openrlhf_answer` cannot log as ``rewardsmith/<term>``: its own flags."""
 
 
 def openrlhf_answer(
