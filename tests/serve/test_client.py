@@ -113,3 +113,18 @@ def test_retries_honour_retry_after_and_keep_the_idempotency_key() -> None:
 def test_client_rejects_a_nonpositive_limit() -> None:
     with pytest.raises(ValueError, match="max_in_flight"):
         Client("http://127.0.0.1:1", max_in_flight=0)
+
+
+def test_bounded_async_client_is_never_refused_by_a_small_server_queue() -> None:
+    """The real server refuses rows past max_queue_rows with 429; 4 requests of 10 rows in
+    flight never pass its 50, so 400 rows score with no retry at all."""
+    from serve_helpers import server_in_thread
+
+    from rewardsmith.serve import ServeConfig, create_app
+
+    config = ServeConfig(log=False, max_queue_rows=50, max_batch_rows=10)
+    rows = [{"completion": str(i % 3), "reference": "1"} for i in range(400)]
+    with server_in_thread(create_app("exact_match", config)) as url:
+        client = Client(url, batch_size=10, max_in_flight=4, retries=0)
+        batch = asyncio.run(client.ascore(rows))
+    assert [s.value for s in batch] == [1.0 if i % 3 == 1 else 0.0 for i in range(400)]
