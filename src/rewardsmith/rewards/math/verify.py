@@ -22,7 +22,18 @@ from rewardsmith.rewards.math.compare import Tolerance, Undecided, equivalent
 from rewardsmith.rewards.math.evaluate import EvalError
 from rewardsmith.rewards.math.extract import DEFAULT_RULES, extract_answer
 from rewardsmith.rewards.math.latex import LEADING_APPROX, clean, strip_trailing_units
-from rewardsmith.rewards.math.nodes import Node, Num, Sym, Text, render, walk
+from rewardsmith.rewards.math.nodes import (
+    Const,
+    Interval,
+    Mul,
+    Node,
+    Num,
+    Seq,
+    Sym,
+    Text,
+    render,
+    walk,
+)
 from rewardsmith.rewards.math.parser import ParseError, parse_math
 
 __all__ = ["MathConfig", "Parsed", "Verdict", "parse", "verify"]
@@ -352,7 +363,9 @@ def _read(answer: str) -> tuple[Node, ...]:
         len(word) >= 2 and word.lower() not in _MATH_WORDS
         for word in re.findall(r"[A-Za-z]+", unwrapped)
     ):
-        return (Text(" ".join(unwrapped.lower().strip(".!?").split())),)
+        words = " ".join(unwrapped.lower().strip(".!?").split())
+        named = _named_set(words)
+        return (named,) if named is not None else (Text(words),)
     readings: list[Node] = []
     for candidate in (cleaned, strip_trailing_units(cleaned), _strip_explanation(cleaned)):
         if not candidate:
@@ -388,6 +401,26 @@ def _strip_explanation(cleaned: str) -> str:
     ``x = 5`` (tried only when the whole answer does not parse)."""
     found = _EXPLANATION.search(cleaned)
     return cleaned[: found.start()].strip() if found and found.start() > 0 else ""
+
+
+_EMPTY_SET_WORDS: Final = re.compile(
+    r"(?:there (?:are|is) )?(?:no (?:real )?(?:solutions?|values?|such \w+|roots?)|"
+    r"(?:the )?empty set|none)"
+)
+_ALL_REALS_WORDS: Final = re.compile(
+    r"(?:the set of )?(?:all|every) real (?:numbers?|values?(?: of \w)?)|all reals|"
+    r"(?:the )?real numbers|all x|(?:the )?(?:whole|entire) real line"
+)
+_ALL_REALS: Final = Interval(Mul((Num(Fraction(-1)), Const("inf"))), Const("inf"), False, False)
+
+
+def _named_set(words: str) -> Node | None:
+    """A set named in words: "no solution" is the empty set, "all real numbers" is R."""
+    if _EMPTY_SET_WORDS.fullmatch(words):
+        return Seq("set", ())
+    if _ALL_REALS_WORDS.fullmatch(words):
+        return _ALL_REALS
+    return None
 
 
 def _looks_like_solution(text: str) -> bool:
