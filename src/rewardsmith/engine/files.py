@@ -88,7 +88,8 @@ def score_file(
     reader = ChunkReader(input_path, chunk_size)
     terms = resolve_terms(spec)
     log = RunLog(log_dir)
-    run = log.latest_matching(str(input_path), spec.content_hash()) if resume else None
+    # Takes over the run's writer lock: a second writer is refused here, before any work.
+    run = log.resume(str(input_path), spec, terms) if resume else None
     logged = run.logged_rows() if run is not None else {}
     if run is None:
         run = log.create(
@@ -109,13 +110,16 @@ def score_file(
                 prepared, ids = prepare_rows(chunk, start=offset)
                 if group_sensitive:
                     _refuse_split_groups(prepared, offset, closed_groups)
-                scores, from_log = _score_chunk(engine, spec, terms, prepared, ids, offset, logged)
+                # Logged scores only for unchanged rows scored by the same reward versions.
+                reuse = run.reusable(logged, chunk, ids, offset, whole=group_sensitive)
+                scores, from_log = _score_chunk(engine, spec, terms, prepared, ids, reuse)
                 fresh = [p for p in range(len(prepared)) if p not in from_log]
                 if fresh:
                     run.append(
                         [offset + p for p in fresh],
                         [ids[p] for p in fresh],
                         [scores[p] for p in fresh],
+                        [chunk[p] for p in fresh],
                     )
                 resumed += len(from_log)
                 writer.write(
@@ -138,6 +142,8 @@ def score_file(
             engine.close()
     result = summary.result()
     result.update(output=str(output_path), run_id=run.id, resumed_rows=resumed if resume else None)
+    if resume:
+        result["rescored_changed_rows"] = run.changed_inputs + run.changed_rewards
     return result
 
 
@@ -147,16 +153,9 @@ def _score_chunk(
     terms: list[ResolvedTerm],
     prepared: list[Row],
     ids: list[str],
-    offset: int,
-    logged: dict[int, Any],
+    from_log: dict[int, Score],
 ) -> tuple[list[Score], set[int]]:
     """Every row's score: from the log when resuming and the row is there, else scored now."""
-    from_log: dict[int, Score] = {}
-    if logged:
-        for position, row_id in enumerate(ids):
-            done = logged.pop(offset + position, None)
-            if done is not None and done.id == row_id:
-                from_log[position] = done.score
     if not from_log:
         return list(engine.score_prepared(prepared, ids, spec, terms)), set()
     todo = [p for p in range(len(prepared)) if p not in from_log]
