@@ -426,7 +426,7 @@ def _print_summary(summary: dict[str, Any], usage: dict[str, Any] | None = None)
         )
         table.add_row("judge cost (USD)", f"{usage['cost_usd']:.6f}")
     console.print(table)
-    for key in ("output", "run_id", "resumed_rows"):
+    for key in ("output", "run_id", "resumed_rows", "rescored_changed_rows"):
         if summary.get(key) is not None:
             console.print(f"{key.replace('_', ' ')}: {summary[key]}", highlight=False)
 
