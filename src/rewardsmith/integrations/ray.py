@@ -4,7 +4,8 @@
   each holding its own engine. A trainer already on Ray scores through it without a separate
   server, and ``rewardsmith score --backend ray`` uses it so the run log, resume and output
   file are exactly those of the local backend.
-- `score_dataset`: adds reward columns to a Ray Dataset with ``map_batches`` over an actor pool.
+- `score_dataset` (from `rewardsmith.integrations.ray_data`, re-exported here): adds reward
+  columns to a Ray Dataset with ``map_batches`` over an actor pool.
 
 Same numbers as the local backend: a batch is split only between whole groups (group rewards
 see every sample of their group), and a spec whose shaping depends on the whole batch or on
@@ -33,14 +34,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewardsmith.core.errors import EngineError, SpecError
+from rewardsmith.core.errors import EngineError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.core.spec import ResolvedTerm, Spec, load_resolved, resolve_terms
+from rewardsmith.core.spec import ResolvedTerm, Spec, resolve_terms
 from rewardsmith.engine.batch import ScoredBatch
 from rewardsmith.engine.engine import Engine, Row
 
-__all__ = ["RayEngine", "RayRecovery", "RewardActor", "score_dataset"]
+__all__ = ["RayEngine", "RayRecovery", "RewardActor", "score_dataset"]  # noqa: F822  (module __getattr__)
 
 _INSTALL_HINT = "the Ray backend needs ray: pip install 'rewardsmith[ray]'"
 _CLIENT_HINT = (
@@ -407,6 +408,8 @@ class RayEngine(Engine):
     def _dataset(
         self, ray: Any, items: list[dict[str, Any]], spec: Spec, count: int, shards: int
     ) -> Any:
+        from rewardsmith.integrations.ray_data import _ShardScorer
+
         return ray.data.from_items(items).map_batches(
             _ShardScorer,
             fn_constructor_kwargs={
@@ -491,83 +494,11 @@ def _pack(units: list[list[int]], count: int) -> list[list[list[int]]]:
     return shards
 
 
-class _ShardScorer:
-    """The ``map_batches`` callable of `RayEngine`'s data mode: one shard (pickled prepared
-    rows) in, its pickled scores out."""
+def __getattr__(name: str) -> Any:
+    # `score_dataset` lives in ray_data, which imports this module: resolved on first use so
+    # that either module may be imported first (Ray workers import ray_data by itself).
+    if name == "score_dataset":
+        from rewardsmith.integrations.ray_data import score_dataset
 
-    def __init__(self, spec: Spec, workers: int, sys_path: list[str]) -> None:
-        self.actor = RewardActor(spec, workers, sys_path)
-
-    def __call__(self, table: Any) -> Any:
-        import pickle
-
-        import pyarrow as pa
-
-        numbers = table.column("shard").to_pylist()
-        payloads = []
-        for blob in table.column("payload").to_pylist():
-            rows, ids = pickle.loads(blob)
-            payloads.append(pickle.dumps(list(self.actor.score(rows, ids))))
-        return pa.table({"shard": numbers, "payload": pa.array(payloads, pa.binary())})
-
-
-class _DatasetScorer:
-    """The ``map_batches`` callable: one engine per Ray Data actor."""
-
-    def __init__(self, spec: Spec, workers: int, sys_path: list[str]) -> None:
-        self.actor = RewardActor(spec, workers, sys_path)
-
-    def __call__(self, table: Any) -> Any:
-        import msgspec
-        import pyarrow as pa
-
-        from rewardsmith.engine.engine import prepare_rows
-
-        rows = table.to_pylist()
-        prepared, ids = prepare_rows(rows)
-        batch = self.actor.score(prepared, ids)
-        encode = msgspec.json.Encoder().encode
-        return (
-            table.append_column("reward", pa.array([s.value for s in batch], pa.float64()))
-            .append_column("status", pa.array([s.status for s in batch], pa.string()))
-            .append_column("reason", pa.array([s.reason for s in batch], pa.string()))
-            .append_column(
-                "components", pa.array([encode(s.components).decode() for s in batch], pa.string())
-            )
-        )
-
-
-def score_dataset(
-    dataset: Any,
-    spec: Any,
-    *,
-    batch_size: int = 256,
-    concurrency: int | None = None,
-    workers_per_actor: int = 1,
-) -> Any:
-    """A Ray Dataset with ``reward``, ``status``, ``reason`` and ``components`` (JSON) columns.
-
-    Rows are scored by ``map_batches`` over an actor pool of ``concurrency`` actors (default:
-    the cluster's CPUs). Only row-local specs without group rewards can be split into
-    arbitrary Ray Data batches; for others use `RayEngine`, which keeps groups together.
-    """
-    ray = _ray()
-    loaded, terms = load_resolved(spec)
-    if not is_row_local(loaded) or any(term.reward.kind == "group" for term in terms):
-        raise SpecError(
-            f"spec {loaded.name!r} has group rewards or batch-level shaping, which Ray Data's "
-            "arbitrary batches would change; score it with RayEngine instead"
-        )
-    actors = concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    return dataset.map_batches(
-        _DatasetScorer,
-        fn_constructor_kwargs={
-            "spec": loaded,
-            "workers": workers_per_actor,
-            "sys_path": list(sys.path),
-        },
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        concurrency=actors,
-        num_cpus=1,
-    )
+        return score_dataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
