@@ -223,3 +223,32 @@ def test_spec_as_a_config_mapping_from_reward_kwargs() -> None:
 
     key = '{"terms": [{"name": "em", "use": "exact_match"}]}'
     assert key in batched._scorers  # one shared scorer for the equal configs of both calls
+
+
+def test_a_process_forked_after_scoring_scores_without_hanging(spec_path: str) -> None:
+    """The module-level compute_score has a batcher thread once called; a forked child (verl's
+    prime manager, data loaders) has none, and must score anyway, not wait for ever."""
+    import time
+
+    assert verl_module.compute_score(**ITEMS[0], spec=spec_path)["score"] == 1.5
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: score, report, leave without running the parent's atexit
+        try:
+            result = verl_module.compute_score(**ITEMS[2], spec=spec_path)
+            os.write(write_end, repr(result[0]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung scoring")
+    with os.fdopen(read_end, "rb") as answer:
+        assert answer.read() == b"1.5"
