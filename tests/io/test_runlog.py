@@ -70,3 +70,42 @@ def test_runs_are_found_by_prefix_and_for_resume(tmp_path: Path) -> None:
     assert log.open(run.id[:12]).id == run.id
     assert log.latest_matching("in.jsonl", run.manifest["spec_hash"]).id == run.id  # type: ignore[union-attr]
     assert log.latest_matching("other.jsonl", run.manifest["spec_hash"]) is None
+
+
+def test_a_logged_score_is_reused_only_for_the_same_row_and_reward_versions(
+    tmp_path: Path,
+) -> None:
+    from rewardsmith.io.runlog import input_hash
+
+    spec = load_spec("exact_match")
+    terms = resolve_terms(spec)
+    log = RunLog(tmp_path)
+    rows = [{"id": i, "completion": i, "reference": "x"} for i in ("a", "b", "c")]
+    ids = ["a", "b", "c"]
+    run = log.create(spec, terms, input_path="in.jsonl")
+    run.append([0, 1, 2], ids, [Score(value=1.0)] * 3, rows)
+    run.close("interrupted")
+
+    again = log.resume("in.jsonl", spec, terms)
+    assert again is not None
+    edited = [rows[0], {**rows[1], "completion": "B"}, dict(reversed(rows[2].items()))]
+    assert input_hash(edited[2]) == input_hash(rows[2])  # field order is not content
+    assert set(again.reusable(again.logged_rows(), edited, ids, 0)) == {0, 2}
+    assert again.changed_inputs == 1
+    # A changed row of a group-sensitive chunk sends the whole chunk back to scoring.
+    assert again.reusable(again.logged_rows(), edited, ids, 0, whole=True) == {}
+    # A changed id at a position is a changed row too.
+    assert set(again.reusable(again.logged_rows(), rows, ["a", "x", "c"], 0)) == {0, 2}
+    again.close()
+
+    # Rows scored by another version of a reward are not reused either.
+    old = log.create(spec, terms, input_path="old.jsonl")
+    old.versions = "exact_match=exact_match@0"
+    old.append([0, 1, 2], ids, [Score(value=1.0)] * 3, rows)
+    old.close("interrupted")
+    resumed = log.resume("old.jsonl", spec, terms)
+    assert resumed is not None
+    assert resumed.reusable(resumed.logged_rows(), rows, ids, 0) == {}
+    assert resumed.changed_rewards == 3
+    assert resumed.manifest["resumes"][-1]["versions"] == "exact_match=exact_match@1"
+    resumed.close()
