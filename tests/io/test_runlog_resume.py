@@ -136,9 +136,12 @@ def test_a_resume_while_the_run_is_writing_and_two_resumes_at_once_log_each_row_
         _, err = early.communicate(timeout=120)
         assert early.returncode != 0
         assert f"pid {original.pid}" in err and "being written by" in err
-        original.send_signal(signal.SIGKILL)
+        # SIGTERM (what `kill`, systemd and schedulers send) ends the run marked interrupted.
+        original.send_signal(signal.SIGTERM)
         original.communicate(timeout=30)
-        assert log.latest().status == "interrupted"
+        assert original.returncode == -signal.SIGTERM
+        manifest = json.loads((log.latest().dir / "manifest.json").read_text())
+        assert manifest["status"] == "interrupted"
 
         # Two resumes at once: one takes the run over, the other is refused naming it.
         both = [_score(tmp_path, *args, "--resume") for _ in range(2)]
