@@ -109,3 +109,59 @@ def test_a_logged_score_is_reused_only_for_the_same_row_and_reward_versions(
     assert resumed.changed_rewards == 3
     assert resumed.manifest["resumes"][-1]["versions"] == "exact_match=exact_match@1"
     resumed.close()
+
+
+def test_parts_written_before_input_hashes_read_back_and_are_never_reused(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    spec = load_spec("exact_match")
+    terms = resolve_terms(spec)
+    log = RunLog(tmp_path)
+    run = log.create(spec, terms, input_path="in.jsonl")
+    run.append([1], ["b"], [Score(value=0.0)], [{"id": "b"}])
+    run.close("interrupted")
+    # A part in the layout of earlier releases: no input_hash, no versions.
+    old = pa.table(
+        {
+            "row_index": pa.array([0], pa.int64()),
+            "id": ["a"],
+            "reward": [1.0],
+            "status": ["ok"],
+            "reason": [""],
+            "components": pa.array([[("x", 1.0)]], pa.map_(pa.string(), pa.float64())),
+            "info": [""],
+            "latency_s": [0.1],
+            "scored_at": pa.array([0], pa.timestamp("us")),
+        }
+    )
+    pq.write_table(old, run.dir / "part-000001.parquet")
+    logged = run.logged_rows()
+    assert logged[0].input_hash == "" and logged[0].score.components == {"x": 1.0}
+    assert log.connect().execute("SELECT count(*), count(input_hash) FROM scores").fetchone() == (
+        2,
+        1,
+    )
+    again = log.resume("in.jsonl", spec, terms)
+    assert again is not None
+    assert set(again.reusable(logged, [{"id": "a"}, {"id": "b"}], ["a", "b"], 0)) == {1}
+    again.close()
+
+
+def test_public_names() -> None:
+    import rewardsmith.io.runlog as runlog
+
+    assert sorted(runlog.__all__) == [
+        "LOG_SCHEMA_FIELDS",
+        "LoggedRow",
+        "Run",
+        "RunLockedError",
+        "RunLog",
+        "default_log_root",
+        "input_hash",
+        "lock_holder",
+        "rebuild_output",
+        "reward_versions",
+        "run_summary",
+    ]
+    assert all(hasattr(runlog, name) for name in runlog.__all__)
