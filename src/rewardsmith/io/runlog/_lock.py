@@ -97,7 +97,11 @@ class RunLock:
             return
         # O_CLOEXEC: a program the writer execs (the engine's zygote, a sandbox) must not hold
         # the lock after the writer dies. (A child forked without exec would share it.)
-        fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        path = self.directory / LOCK_NAME
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise InputError(f"cannot lock run {run_id} for writing ({path}): {exc}") from exc
         deadline = time.monotonic() + _PROBE_GRACE_S
         while True:
             try:

@@ -99,6 +99,7 @@ class Run:
         self.versions = reward_versions(terms)
         self.manifest["status"] = "running"
         self.manifest.pop("status_reason", None)
+        self.manifest.pop("finished_at", None)
         self.manifest.setdefault("resumes", []).append(
             {"at": _now(), "pid": os.getpid(), "versions": self.versions}
         )
@@ -217,6 +218,7 @@ class Run:
                 self._thread = None
             self.manifest["status"] = status
             self.manifest["finished_at"] = _now()
+            self.manifest.pop("status_reason", None)
             write_json(self.dir / "manifest.json", self.manifest)
         finally:
             self.lock.release()
