@@ -15,3 +15,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 "${PIP[@]}" install -c requirements.lock pip
 "${PIP[@]}" install -c requirements.lock -e ".[${EXTRAS}]"
+if [ -z "${REWARDSMITH_EXTRAS:-}" ]; then
+    "${PIP[@]}" install -c requirements.lock --no-deps "${NO_DEPS_PACKAGES[@]}"
+fi
