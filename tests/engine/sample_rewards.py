@@ -121,3 +121,30 @@ def group_rank(samples: list[Sample]) -> list[float]:
 def worker_pid(sample: Sample) -> float:
     """The id of the process that ran the call."""
     return float(os.getpid())
+
+
+@rewardsmith.reward("test.spawns", timeout_s=1, reads=("completion", "reference"))
+def spawns(sample: Sample) -> float:
+    """Starts ``sleep 777 <reference>`` and waits on it: in its process group (``wait``), in a
+    new session (``daemon``, then hangs), or not at all (``quick``: returns at once)."""
+    import subprocess
+
+    command = ["sleep", "777", str(sample.reference)]
+    if sample.completion_text == "wait":
+        subprocess.run(command, check=False)
+    elif sample.completion_text == "daemon":
+        subprocess.Popen(command, start_new_session=True, stdout=None, stderr=None)
+        time.sleep(3600)
+    return 1.0
+
+
+@rewardsmith.reward("test.hog", timeout_s=20, reads=("completion",))
+def hog(sample: Sample) -> float:
+    """Holds ``completion`` MiB, touched page by page (resident, not just reserved)."""
+    held = []
+    for _ in range(int(sample.completion_text)):
+        block = bytearray(1 << 20)
+        block[::4096] = b"\x01" * len(block[::4096])
+        held.append(block)
+    time.sleep(0.2)  # keep it resident long enough to be seen
+    return float(len(held))

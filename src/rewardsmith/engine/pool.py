@@ -374,6 +374,9 @@ class _Slot:
         """SIGKILL the worker without touching the dispatcher's state (it sees the death)."""
         pid = self.pid  # read once: the dispatcher may replace it meanwhile
         if pid is not None:
+            # The worker leads its own process group: whatever its reward started goes too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 

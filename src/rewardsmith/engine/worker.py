@@ -17,6 +17,13 @@ Who kills whom: the caller SIGKILLs a worker whose row ran past its deadline; th
 it (it is the parent) and reports the exit status. A worker dies with the zygote (PDEATHSIG);
 the zygote exits when the caller's end of its socket closes or the caller is gone, so a
 ``kill -9`` of the caller leaves no process behind.
+
+Processes a reward starts die with it. Each worker leads its own session and process group, so
+a kill reaches everything the reward started (``subprocess.run(["sleep", "777"])`` included)
+with one ``killpg``. A descendant that left the group (``setsid``, a daemon's double fork) is
+re-parented to the zygote, which is a child subreaper: whenever the zygote reaps a worker, and
+when it exits, it kills every child of its own that is not a live worker. A worker's standard
+output goes to standard error, so nothing a reward prints (or starts) holds the caller's stdout.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from rewardsmith.core.score import Score
 __all__ = ["STATE", "Job", "pack_payload", "unpack_result", "worker_main", "zygote_main"]
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 _FLUSH_EVERY_S = 0.002
 """A worker sends finished results at least this often (and at the end of every chunk)."""
 
@@ -198,15 +206,21 @@ def _sendable(result: Any) -> Any:
 
 def _die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies, so nothing outlives a kill -9."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
+    if not _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL):
         return
     if os.getppid() == 1:  # the parent died before prctl took effect
         os._exit(0)
+
+
+def _prctl(option: int, value: int) -> bool:
+    """Linux ``prctl(option, value)``; False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(option, value, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
 
 
 # -- zygote ----------------------------------------------------------------------------------
@@ -221,8 +235,25 @@ def zygote_main(control_fd: int, caller_pid: int) -> None:
     status: negative for a signal).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     control = socket.socket(fileno=control_fd)
     control.settimeout(1.0)
+    try:
+        _serve_zygote(control, caller_pid)
+    finally:
+        # Workers die with the zygote (PDEATHSIG), but what their rewards started does not.
+        for pid in list(_WORKERS):
+            _kill_tree(pid)
+        _sweep_orphans(every=True)
+
+
+_WORKERS: set[int] = set()
+"""The zygote's live workers (every other child of the zygote is an orphan to kill)."""
+_EXITED: dict[int, int] = {}
+"""Exit statuses of workers that a sweep reaped before the caller asked for them."""
+
+
+def _serve_zygote(control: socket.socket, caller_pid: int) -> None:
     while True:
         try:
             data = control.recv(1 << 20)
@@ -271,6 +302,13 @@ def _fork_worker(control: socket.socket, memory_mb: int | None) -> None:
     if pid == 0:
         code = 0
         try:
+            # Its own session and process group (pgid == pid): a kill of the group reaches
+            # everything the reward starts, and no terminal signal reaches the reward's children.
+            os.setsid()
+            # A reward's print (or a child it starts) must not write into, or hold open, the
+            # caller's stdout: `rewardsmith score ... | cat` would never end.
+            os.dup2(2, 1)
+            _WORKERS.clear()
             control.close()
             ours.close()
             state = mmap.mmap(page_fd, STATE.size)
@@ -279,6 +317,7 @@ def _fork_worker(control: socket.socket, memory_mb: int | None) -> None:
             code = 1
         finally:
             os._exit(code)
+    _WORKERS.add(pid)
     theirs.close()
     try:
         socket.send_fds(control, [pickle.dumps(pid)], [ours.fileno(), page_fd])
@@ -301,18 +340,90 @@ def _shared_page() -> int:
 
 
 def _reap(pid: int, kill: bool) -> int | None:
-    """Kill (when asked) and wait for a worker; its exit status, or None if it would not die."""
+    """Kill (when asked) and wait for a worker; its exit status, or None if it would not die.
+
+    Whatever the worker's reward started dies with it: its process group, and any orphan that
+    left the group and was re-parented to the zygote.
+    """
     if kill:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 2.0
+        _kill_tree(pid)
+    try:
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # a sweep reaped it first
+                return _EXITED.pop(pid, None)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.005)
+    finally:
+        _WORKERS.discard(pid)
+        # The group again: a child that was forked while the first kill was on its way.
+        _kill_group(pid)
+        _sweep_orphans()
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a worker and its process group (the worker leads it: pgid == pid)."""
+    _kill_group(pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _kill_group(pgid: int) -> None:
+    if pgid <= 1 or pgid == os.getpgrp():  # never the caller's own group
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _sweep_orphans(*, every: bool = False) -> None:
+    """Kill and reap the zygote's children that are not live workers: processes a reward
+    started that outlived their worker and were re-parented here (the zygote is a subreaper).
+    With ``every``, live workers too (the zygote is exiting)."""
+    me = os.getpid()
+    for child in _children(me):
+        if child in _WORKERS and not every:
+            continue
+        with contextlib.suppress(OSError):
+            group = os.getpgid(child)
+            if group != me and group != os.getpgrp():
+                _kill_group(group)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, signal.SIGKILL)
+    # Reap whatever has died (orphans and their zombies), never waiting on a live worker.
     while True:
         try:
-            done, status = os.waitpid(pid, os.WNOHANG)
+            done, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return None
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.005)
+            return
+        if not done:
+            return
+        if done in _WORKERS:  # a worker that died on its own: the caller's reap reports it
+            _WORKERS.discard(done)
+            _EXITED[done] = os.waitstatus_to_exitcode(_status)
+
+
+def _children(parent: int) -> list[int]:
+    """Pids whose parent is ``parent`` (from /proc; empty where there is no /proc)."""
+    found: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the command name, which is in parentheses and may hold spaces.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == parent:
+            found.append(int(entry))
+    return found
