@@ -450,10 +450,19 @@ class _Plan:
         """Every row's combined score; the samples are shaped together (transform statistics,
         group comparisons), rows that failed before scoring keep their status. Also returns
         the batch's constrained-combine record (None for other combine modes)."""
-        samples = [index for index, row in enumerate(self.rows) if isinstance(row, Sample)]
+        results = self.results
+        if len(self.samples) == len(self.rows):  # no row failed before scoring: no index map
+            shaped, constraints = shaper.combine_with_report(results, self.rows, ids)  # type: ignore[arg-type]
+            for score, row_results in zip(shaped, results, strict=True):
+                latency = 0.0
+                for result in row_results.values():
+                    latency += result.latency_s
+                score.latency_s = latency
+            return shaped, constraints
+        samples = [index for index, _row in self.samples]
         shaped, constraints = shaper.combine_with_report(
-            [self.results[index] for index in samples],
-            [self.rows[index] for index in samples],  # type: ignore[misc]
+            [results[index] for index in samples],
+            [row for _index, row in self.samples],
             [ids[index] for index in samples],
         )
         combined: list[Score] = []
@@ -464,7 +473,10 @@ class _Plan:
                 combined.append(msgspec.structs.replace(row, value=value))
                 continue
             score = by_index[index]
-            score.latency_s = sum(result.latency_s for result in self.results[index].values())
+            latency = 0.0
+            for result in results[index].values():
+                latency += result.latency_s
+            score.latency_s = latency
             combined.append(score)
         return combined, constraints
 
