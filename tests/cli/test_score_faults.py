@@ -52,3 +52,69 @@ def test_a_piped_score_ends_although_a_hung_reward_started_a_subprocess(tmp_path
     assert time.monotonic() - started < 30
     assert "status timeout" in done.stdout
     assert gone_within(tag, 2.0) == []
+
+
+ROWS = [{"id": f"r{i}", "completion": "Paris", "reference": "paris"} for i in range(20)]
+
+
+def test_a_missing_output_directory_fails_before_any_row_is_scored(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    done = run_cli(
+        "score", str(data), "-r", "exact_match", "-o", "missing_dir/x.jsonl", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert "missing_dir" in done.stderr and "does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+    # Nothing was scored or logged: no run exists.
+    runs = run_cli("runs", cwd=tmp_path)
+    assert "no runs" in runs.stdout
+
+
+def test_an_unwritable_output_directory_fails_before_any_row_is_scored(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    if os.geteuid() == 0:
+        target = "/sys/x.jsonl"  # root may write in a chmod 555 directory, not in sysfs
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        target = str(locked / "x.jsonl")
+    done = run_cli("score", str(data), "-r", "exact_match", "-o", target, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert "cannot write in the output directory" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "no runs" in run_cli("runs", cwd=tmp_path).stdout
+
+
+def test_an_unknown_output_format_fails_before_scoring(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    done = run_cli("score", str(data), "-r", "exact_match", "-o", "out.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "unknown file type" in done.stderr
+    assert "no runs" in run_cli("runs", cwd=tmp_path).stdout
+
+
+def test_a_deeply_nested_line_costs_one_row_in_score_and_check(tmp_path: Path) -> None:
+    deep = '{"id": "deep", "completion": "x", "extra": ' + "[" * 999 + "]" * 999 + "}"
+    data = tmp_path / "rows.jsonl"
+    data.write_text(
+        json.dumps(ROWS[0]) + "\n" + deep + "\n" + "".join(json.dumps(r) + "\n" for r in ROWS[1:])
+    )
+    done = run_cli("score", str(data), "-r", "exact_match", "-o", "out.jsonl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(out) == 21
+    assert out[1]["status"] == "error" and "line 2: nested" in out[1]["reason"]
+    assert sum(row["status"] == "ok" for row in out) == 20
+    checked = run_cli("check", str(data), "-r", "exact_match", cwd=tmp_path)
+    assert "Traceback" not in checked.stderr
+    assert "line 2: nested" in checked.stdout
+
+
+def test_parquet_output_when_no_row_has_components(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    data = write_jsonl(tmp_path / "rows.jsonl", [{"pred": "a", "gold": "a"}] * 5)
+    done = run_cli("score", str(data), "-r", "exact_match", "-o", "out.parquet", cwd=tmp_path)
+    assert "Traceback" not in done.stderr
+    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [row["status"] for row in rows] == ["error"] * 5

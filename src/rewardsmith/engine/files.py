@@ -9,12 +9,14 @@ which is renamed into place when the whole file is done. A killed run resumes fr
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.core.errors import InputError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.core.spec import ResolvedTerm, Spec, resolve_terms
@@ -24,7 +26,7 @@ from rewardsmith.io.readers import ChunkReader, file_format
 from rewardsmith.io.runlog import RunLog
 from rewardsmith.io.writers import RowWriter, output_row
 
-__all__ = ["FileProgress", "default_output_path", "score_file"]
+__all__ = ["FileProgress", "check_writable", "default_output_path", "score_file"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,31 @@ def default_output_path(input_path: Path) -> Path:
     return input_path.with_name(name + ".scored.jsonl")
 
 
+def check_writable(output_path: Path) -> None:
+    """Raise `InputError` unless a file can be created beside ``output_path`` (where the writer
+    puts its temp file) and ``output_path`` is not a directory; checked by creating one."""
+    parent = output_path.parent
+    if output_path.is_dir():
+        raise InputError(
+            f"{output_path}: the output is a directory; name a .jsonl or .parquet file"
+        )
+    if not parent.is_dir():
+        raise InputError(
+            f"{output_path}: the output directory {str(parent)!r} does not exist; create it first"
+        )
+    try:
+        # A real file, not os.access: root passes os.access on a read-only mount or a sysfs dir.
+        with tempfile.NamedTemporaryFile(
+            dir=parent, prefix=f".{output_path.name}.", suffix=".probe"
+        ):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"{output_path}: cannot write in the output directory {str(parent)!r}: "
+            f"{exc.strerror or exc}"
+        ) from None
+
+
 def score_file(
     input_path: str | Path,
     spec: Spec,
@@ -84,7 +111,11 @@ def score_file(
     """
     input_path = Path(input_path)
     output_path = Path(output) if output is not None else default_output_path(input_path)
-    file_format(output_path)  # reject an unknown output type before any work
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
+    # Everything that can fail before scoring fails here, before any row is scored (or logged).
+    file_format(output_path)
+    check_writable(output_path)
     reader = ChunkReader(input_path, chunk_size)
     terms = resolve_terms(spec)
     log = RunLog(log_dir)
@@ -133,6 +164,13 @@ def score_file(
                 if progress is not None:
                     progress(FileProgress(offset, time.monotonic() - started, reader.fraction))
         status = "completed"
+    except OSError as exc:  # the output could not be written (disk full, removed directory)
+        status = "failed"
+        raise InputError(
+            f"{output_path}: writing the output failed: {exc.strerror or exc}. Every row scored "
+            f"so far is in the run log (run {run.id}): fix the problem and rerun with --resume "
+            "(and -o ANOTHER_PATH if needed) to write the output without scoring those rows again"
+        ) from None
     except Exception:
         status = "failed"
         raise

@@ -6,10 +6,15 @@ usual. A file that cannot be opened at all raises `InputError`.
 
 Files are read once, in chunks (`ChunkReader`), so memory stays flat in the number of rows; a
 chunk of JSONL lines is decoded by msgspec in one call, line by line only when one is bad.
+
+A line nested deeper than `MAX_DEPTH` levels is an error row too, found before it is decoded:
+decoding, hashing and pickling such a value recurse once per level, and past the interpreter's
+recursion limit that is a RecursionError that would end the whole file, not one row.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +24,10 @@ import msgspec
 from rewardsmith.core.errors import InputError
 from rewardsmith.core.score import Score
 
-__all__ = ["ChunkReader", "count_rows", "file_format", "iter_row_chunks", "read_rows"]
+__all__ = ["MAX_DEPTH", "ChunkReader", "count_rows", "file_format", "iter_row_chunks", "read_rows"]
+
+MAX_DEPTH = 256
+"""Deepest nesting of arrays and objects a JSONL line may have (real rows stay under ~20)."""
 
 _decoder = msgspec.json.Decoder()
 _list_decoder = msgspec.json.Decoder(list[Any])
@@ -120,9 +128,21 @@ class ChunkReader:
 
 def _decode_lines(lines: list[bytes], numbers: list[int], path: Path) -> list[RawRow]:
     """A chunk of JSONL lines in one msgspec call; line by line (with reasons) if one is bad."""
+    too_deep = {
+        position: depth
+        for position, raw in enumerate(lines)
+        if (depth := nesting_depth(raw, MAX_DEPTH)) > MAX_DEPTH
+    }
+    if too_deep:
+        keep = [position for position in range(len(lines)) if position not in too_deep]
+        decoded = _decode_lines([lines[p] for p in keep], [numbers[p] for p in keep], path)
+        out: list[RawRow] = [_too_deep(path, numbers[p], d) for p, d in too_deep.items()]
+        by_position = dict(zip(too_deep, out, strict=True))
+        by_position.update(zip(keep, decoded, strict=True))
+        return [by_position[position] for position in range(len(lines))]
     try:
         rows: list[RawRow] = _list_decoder.decode(b"[" + b",".join(lines) + b"]")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         rows = []
     # A line holding two values ("1, 2") would shift every later row: then go line by line.
     if len(rows) != len(lines):
@@ -131,6 +151,38 @@ def _decode_lines(lines: list[bytes], numbers: list[int], path: Path) -> list[Ra
         if not isinstance(row, dict):
             rows[position] = _decode_line(lines[position], path, numbers[position])
     return rows
+
+
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[{]}"))
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def nesting_depth(raw: bytes, limit: int = MAX_DEPTH) -> int:
+    """How deeply arrays and objects nest in one JSON text (brackets inside strings do not
+    count). Exact when the result is over ``limit``; any result <= ``limit`` means "within".
+
+    A line holds at least as many opening brackets as it is deep, so most lines are settled by
+    two C-level counts; only a line with more than ``limit`` of them is scanned.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return 0
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS).translate(_BRACKETS)
+    depth = deepest = 0
+    for step in brackets:  # 2 opens a level, 0 closes one
+        depth += step - 1
+        if depth > deepest:
+            deepest = depth
+    return deepest
+
+
+def _too_deep(path: Path, line_number: int, depth: int) -> Score:
+    return Score.fail(
+        "error",
+        f"{path.name} line {line_number}: nested {depth} levels deep, over the limit of "
+        f"{MAX_DEPTH} (rewardsmith.io.readers.MAX_DEPTH)",
+        line=line_number,
+    )
 
 
 def count_rows(path: str | Path) -> int:
@@ -164,6 +216,9 @@ def _decode_line(raw: bytes, path: Path, line_number: int) -> RawRow:
             f"{path.name} line {line_number}: not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})",
             line=line_number,
         )
+    depth = nesting_depth(raw, MAX_DEPTH)
+    if depth > MAX_DEPTH:
+        return _too_deep(path, line_number, depth)
     try:
         row = _decoder.decode(raw)
     except msgspec.DecodeError as exc:

@@ -16,7 +16,7 @@ import msgspec
 from rewardsmith.core.score import Score
 from rewardsmith.io.readers import file_format
 
-__all__ = ["RESULT_FIELDS", "RowWriter", "output_row", "write_rows"]
+__all__ = ["RESULT_FIELDS", "RowWriter", "output_row", "parquet_safe", "write_rows"]
 
 RESULT_FIELDS = ("reward", "status", "reason", "components", "advantage")
 
@@ -106,6 +106,11 @@ class RowWriter:
             if any(len(row) != len(names) for row in rows):
                 raise ValueError("rows of this chunk have different columns")
             table = pa.Table.from_pylist(rows)
+            if any(_nested_empty_struct(field.type) for field in table.schema):
+                # Stored as JSON text, which a later chunk read back could not be told from
+                # real text: hold the rows and write them as one table at the end.
+                raise ValueError("an empty object nested in a column")
+            table = parquet_safe(table)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self.temp, table.schema)
                 self._schema = table.schema
@@ -150,7 +155,51 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
         # Input columns of mixed types (a reference that is text here and a dict there) are
         # stored as JSON text; the result columns keep their types.
         table = pa.Table.from_pylist([_jsonify_inputs(row) for row in rows])
-    pq.write_table(table, path)
+    pq.write_table(parquet_safe(table), path)
+
+
+def parquet_safe(table: Any) -> Any:
+    """``table`` with every column Parquet can store: Parquet has no struct without fields,
+    which is what pyarrow infers for a column of empty dicts (``components`` when no term
+    gave one). Such a column is stored as nulls; a column with an empty struct deeper inside
+    is stored as JSON text."""
+    import pyarrow as pa
+
+    for position, field in enumerate(table.schema):
+        if not _has_empty_struct(field.type):
+            continue
+        if not _nested_empty_struct(field.type):
+            column = pa.nulls(table.num_rows)
+        else:
+            values = table.column(position).to_pylist()
+            column = pa.array(
+                [None if v is None else _encoder.encode(v).decode() for v in values], pa.string()
+            )
+        table = table.set_column(position, pa.field(field.name, column.type), column)
+    return table
+
+
+def _nested_empty_struct(data_type: Any) -> bool:
+    """An empty struct somewhere below the top of the type (not the type itself)."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(data_type):
+        return any(_has_empty_struct(data_type.field(i).type) for i in range(data_type.num_fields))
+    return _has_empty_struct(data_type)
+
+
+def _has_empty_struct(data_type: Any) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_struct(data_type):
+        return data_type.num_fields == 0 or any(
+            _has_empty_struct(data_type.field(i).type) for i in range(data_type.num_fields)
+        )
+    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+        return _has_empty_struct(data_type.value_type)
+    if pa.types.is_map(data_type):
+        return _has_empty_struct(data_type.key_type) or _has_empty_struct(data_type.item_type)
+    return False
 
 
 def _jsonify_inputs(row: dict[str, Any]) -> dict[str, Any]:
