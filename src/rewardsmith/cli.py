@@ -57,6 +57,15 @@ def score(
         typer.Option("--output", "-o", help="Where to write scored rows (.jsonl or .parquet)."),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")] = None,
+    memory_mb: Annotated[
+        int | None,
+        typer.Option(
+            "--memory-mb",
+            help="Resident memory (MiB) a worker may hold while it scores a row; past it the row "
+            "is 'error' (memory limit) [default: the spec's limits.worker_memory_mb, else 4096; "
+            "0: no limit].",
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option(help="Continue the last run of this spec on this input.")
     ] = False,
@@ -119,6 +128,7 @@ def score(
                 log_dir=log_dir,
                 engine=engine,
                 progress=show,
+                memory_mb=memory_mb,
             )
     except KeyboardInterrupt:
         errors.print("interrupted: every row scored so far is in the run log; rerun with --resume")

@@ -118,3 +118,37 @@ def test_parquet_output_when_no_row_has_components(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
     assert [row["status"] for row in rows] == ["error"] * 5
+
+
+def test_memory_limit_from_the_spec_and_from_the_command_line(tmp_path: Path) -> None:
+    data = write_jsonl(
+        tmp_path / "rows.jsonl",
+        [{"id": "small", "completion": "5"}, {"id": "big", "completion": "900"}],
+    )
+    spec = tmp_path / "hog.toml"
+    spec.write_text(
+        '[[terms]]\nname = "hog"\nuse = "sample_rewards:hog"\n\n[limits]\nworker_memory_mb = 250\n'
+    )
+    done = run_cli(
+        "score", str(data), "-s", str(spec), "-o", "out.jsonl", "--workers", "1", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [row["status"] for row in out] == ["ok", "error"]
+    assert "memory limit" in out[1]["reason"] and "limit of 250 MiB" in out[1]["reason"]
+    # The command line wins over the spec.
+    done = run_cli(
+        "score",
+        str(data),
+        "-s",
+        str(spec),
+        "-o",
+        "out.jsonl",
+        "--workers",
+        "1",
+        "--memory-mb",
+        "2000",
+        cwd=tmp_path,
+    )
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [row["status"] for row in out] == ["ok", "ok"], done.stderr

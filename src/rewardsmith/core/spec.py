@@ -145,6 +145,11 @@ class Limits(_Strict):
 
     max_completion_chars: int = Field(default=1_000_000, gt=0)
     """Longer completions are ``refused`` instead of being handed to rewards."""
+    worker_memory_mb: int | None = Field(default=None, gt=0)
+    """Resident memory (MiB) a worker may hold while it runs a ``cpu`` reward on a row; past it
+    the worker is killed and the row is ``error`` with reason ``memory limit ...``. Unset: the
+    caller's setting (``rewardsmith score --memory-mb``, ``ServeConfig.worker_memory_mb``), else
+    4096. Applied where the runner builds its engine for this spec (``score``, ``serve``)."""
 
 
 class Spec(_Strict):
@@ -207,6 +212,8 @@ class Spec(_Strict):
         for key in _SHAPING_KEYS:
             if data.get(key) == _SHAPING_DEFAULTS[key]:
                 del data[key]
+        if data["limits"].get("worker_memory_mb") is None:
+            del data["limits"]["worker_memory_mb"]  # unset: older specs keep their hash
         if data["on_status"].get("grader_failure") == "mask":
             del data["on_status"]["grader_failure"]  # its default: older specs keep their hash
         for term in data["terms"]:

@@ -99,12 +99,16 @@ def score_file(
     log_dir: str | Path | None = None,
     engine: Engine | None = None,
     progress: Callable[[FileProgress], None] | None = None,
+    memory_mb: int | None = None,
 ) -> dict[str, Any]:
     """Score every row of a file, log each to the run log, and write the scored rows.
 
     With ``resume``, rows already in the newest run of this spec over this input are taken from
     the log instead of being scored again, and the run continues under the same id.
     ``progress`` is called after every chunk with a `FileProgress` (rows/s, ETA).
+    ``memory_mb`` limits each worker's resident memory (default: the spec's
+    ``limits.worker_memory_mb``, else 4096; 0: no limit); it applies to the engine built here,
+    not to one passed in.
 
     Returns the summary (mean reward, component means, status counts) plus ``output``,
     ``run_id`` and ``resumed_rows``.
@@ -128,7 +132,9 @@ def score_file(
         )
     group_sensitive = _needs_whole_groups(spec, terms)
     own_engine = engine is None
-    engine = engine or Engine(workers)
+    if memory_mb is None:
+        memory_mb = spec.limits.worker_memory_mb
+    engine = engine or Engine(workers, memory_mb=memory_mb)
     summary = RunningSummary()
     resumed = 0
     status = "interrupted"

@@ -10,8 +10,11 @@ imports, a fork, loading a reward) is never charged to a row: it has its own lim
 counter (``start_failures``).
 
 A row that runs past its deadline gets ``status="timeout"``, its worker is killed (SIGKILL) and
-replaced, and the rows of its chunk that have no result yet go to the replacement: every row is
-answered exactly once. A worker that dies mid-row (segfault, ``os._exit``, out of memory) costs
+replaced, and the rows of its chunk that have no result yet go back to the shared queue, split
+so that every idle worker can take a share: every row is answered exactly once, and hung rows
+spread over the workers. A worker whose resident memory passes the limit while a row runs is
+killed the same way, and that row gets ``status="error"`` with a reason starting
+``memory limit``. A worker that dies mid-row (segfault, ``os._exit``, out of memory) costs
 that row only: ``status="error"``. Nothing here uses signals in the calling thread, so the pool
 works the same from any thread, from asyncio, or from Ray.
 """
@@ -39,7 +42,7 @@ from rewardsmith.core.score import Score
 from rewardsmith.engine.shipping import dump_term
 from rewardsmith.engine.worker import STATE, Job, pack_payload, unpack_result
 
-__all__ = ["Job", "PoolBatch", "WorkerPool"]
+__all__ = ["DEFAULT_MEMORY_MB", "Job", "PoolBatch", "WorkerPool"]
 
 START_TIMEOUT_S = 120.0
 """How long the zygote, a fork, or loading a term may take before start-up counts as failed."""
@@ -47,6 +50,11 @@ _CHUNK_TARGET_S = 0.01
 """Chunks are sized so one takes about this long, from the measured cost per row of each term."""
 _DEFAULT_ROW_COST_S = 0.001
 _MAX_CHUNK = 2048
+DEFAULT_MEMORY_MB = 4096
+"""Resident memory (MiB) a worker may hold while a row runs, unless the pool is told otherwise."""
+_MEMORY_CHECK_S = 0.02
+"""How often a dispatcher reads its busy worker's resident memory (/proc/PID/statm)."""
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class PoolBatch:
@@ -83,25 +91,54 @@ class PoolBatch:
 class _Task:
     """One job in flight: where its result goes, and how it fails."""
 
-    __slots__ = ("batch", "group_size", "index", "payload", "term_id", "timeout_s")
+    __slots__ = (
+        "batch",
+        "group_size",
+        "index",
+        "memory_bytes",
+        "payload",
+        "term_id",
+        "timeout_s",
+    )
 
-    def __init__(self, batch: PoolBatch, index: int, term_id: str, job: Job) -> None:
+    def __init__(
+        self, batch: PoolBatch, index: int, term_id: str, job: Job, memory_bytes: int = 0
+    ) -> None:
         self.batch = batch
         self.index = index
         self.term_id = term_id
         self.payload = job.payload
         self.timeout_s = job.timeout_s
+        self.memory_bytes = memory_bytes
         self.group_size = len(job.payload) if isinstance(job.payload, list) else None
 
     def done(self, result: Any) -> None:
         self.batch._set(self.index, result)
 
-    def fail(self, status: Any, reason: str) -> None:
-        """Resolve with a failure shaped like the result: one score, or one per group member."""
+    def fail(self, status: Any, reason: str, latency_s: float = 0.0) -> None:
+        """Resolve with a failure shaped like the result: one score, or one per group member.
+        ``latency_s`` is how long the row ran before it failed (a timeout's real cost)."""
         if self.group_size is None:
-            self.done(Score.fail(status, reason))
+            self.done(_failed(status, reason, latency_s))
         else:
-            self.done([Score.fail(status, reason) for _ in range(self.group_size)])
+            self.done([_failed(status, reason, latency_s) for _ in range(self.group_size)])
+
+
+def _resident_bytes(pid: int | None) -> int:
+    """Resident memory of a process (0 when it is gone or there is no /proc)."""
+    if pid is None:
+        return 0
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _failed(status: Any, reason: str, latency_s: float) -> Score:
+    score = Score.fail(status, reason)
+    score.latency_s = latency_s
+    return score
 
 
 class WorkerPool:
@@ -109,12 +146,18 @@ class WorkerPool:
 
     Args:
         size: number of worker processes.
-        memory_mb: address-space limit (RLIMIT_AS) of each worker.
+        memory_mb: resident memory (MiB) a worker may hold while it runs a row; past it the
+            worker is killed and the row fails with ``error`` (``memory limit ...``). None:
+            `DEFAULT_MEMORY_MB`; 0: no limit. Resident, not address space: an address-space
+            limit (RLIMIT_AS) breaks libraries that reserve large virtual ranges (torch, jax,
+            many-threaded BLAS) without using them. Read every 20 ms, so a reward that fills
+            memory very fast may pass the limit by what it allocates in that time.
         recycle_after: a worker is replaced after this many jobs, bounding leaked memory.
 
     Attributes:
         kills: workers killed because a row ran past its deadline.
         deaths: workers that died on their own in the middle of a row.
+        memory_kills: workers killed because they held more memory than the limit.
         starts: workers started (first starts and replacements).
         start_failures: rows failed because a worker could not start or load their reward.
         start_seconds: the longest start-up seen (zygote, fork and term loading), in seconds.
@@ -130,11 +173,14 @@ class WorkerPool:
     ) -> None:
         if size < 1:
             raise ValueError(f"a worker pool needs at least one worker, got {size}")
+        if memory_mb is not None and memory_mb < 0:
+            raise ValueError(f"memory_mb must be positive (or 0 for no limit), got {memory_mb}")
         self.size = size
-        self.memory_mb = memory_mb
+        self.memory_mb = DEFAULT_MEMORY_MB if memory_mb is None else memory_mb
         self.recycle_after = recycle_after
         self.kills = 0
         self.deaths = 0
+        self.memory_kills = 0
         self.starts = 0
         self.start_failures = 0
         self.start_seconds = 0.0
@@ -168,8 +214,11 @@ class WorkerPool:
         *,
         chunk_size: int | None = None,
         on_result: Callable[[int, Any], None] | None = None,
+        memory_mb: int | None = None,
     ) -> PoolBatch:
         """Queue jobs and return at once; ``.wait()`` gives one result per job, in order.
+
+        ``memory_mb`` replaces the pool's memory limit for these jobs (0: none).
 
         Raises:
             EngineError: the pool is shut down, or a reward cannot be sent to a worker.
@@ -177,6 +226,7 @@ class WorkerPool:
         if self._closed:
             raise EngineError("the worker pool has been shut down")
         batch = PoolBatch(len(jobs), on_result)
+        limit = (self.memory_mb if memory_mb is None else memory_mb) << 20
         ids: dict[tuple[int, int], str] = {}
         tasks: list[_Task] = []
         for index, job in enumerate(jobs):
@@ -184,7 +234,7 @@ class WorkerPool:
             term_id = ids.get(key)
             if term_id is None:
                 term_id = ids[key] = self._register(job.reward, job.params)
-            tasks.append(_Task(batch, index, term_id, job))
+            tasks.append(_Task(batch, index, term_id, job, limit))
         for chunk in self._split(tasks, chunk_size):
             self._chunks.put(chunk)
         return batch
@@ -301,7 +351,7 @@ class _Zygote:
             self.request(("preload", wanted))
             self._preloaded.update(wanted)
 
-    def fork(self, memory_mb: int | None) -> tuple[int, Connection, mmap.mmap]:
+    def fork(self) -> tuple[int, Connection, mmap.mmap]:
         with self._lock:
             control = self._ensure()
             path = [entry for entry in sys.path if entry]
@@ -309,7 +359,7 @@ class _Zygote:
                 control.sendall(pickle.dumps(("path", path)))
                 control.recv(1 << 20)
                 self._path = path
-            control.sendall(pickle.dumps(("fork", memory_mb)))
+            control.sendall(pickle.dumps(("fork",)))
             data, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 2)
             if not data or len(fds) != 2:
                 for fd in fds:
@@ -462,18 +512,40 @@ class _Slot:
         conn, page = self.conn, self.page
         assert conn is not None and page is not None
         answered = 0
+        next_check = 0.0
         while answered < len(pending):
             started, running = self._running(page, answered)
             task = pending[running]
-            remaining = started + task.timeout_s - time.monotonic()
-            if remaining > 0 and not conn.poll(remaining):
+            now = time.monotonic()
+            remaining = started + task.timeout_s - now
+            limit = task.memory_bytes
+            if limit and now >= next_check:
+                next_check = now + _MEMORY_CHECK_S
+                held = _resident_bytes(self.pid)
+                if held > limit:
+                    self.pool.memory_kills += 1
+                    self._discard()
+                    task.fail(
+                        "error",
+                        f"memory limit: the worker held {held >> 20} MiB, over the limit of "
+                        f"{limit >> 20} MiB, and was killed (raise it with --memory-mb, "
+                        "limits.worker_memory_mb in the spec, or Engine(memory_mb=...))",
+                        now - started,
+                    )
+                    return self._requeue(pending[answered:running] + pending[running + 1 :])
+            wait = min(remaining, _MEMORY_CHECK_S) if limit else remaining
+            if remaining > 0 and not conn.poll(wait):
                 continue  # re-read the page: the worker may have moved on to a later row
             if remaining <= 0:
                 self.pool.kills += 1
                 self._discard()
-                task.fail("timeout", f"no result within {task.timeout_s:g}s; the worker was killed")
+                task.fail(
+                    "timeout",
+                    f"no result within {task.timeout_s:g}s; the worker was killed",
+                    now - started,
+                )
                 # Rows before it finished but their results were not sent yet: run them again.
-                return pending[answered:running] + pending[running + 1 :]
+                return self._requeue(pending[answered:running] + pending[running + 1 :])
             try:
                 kind, results = conn.recv()
             except (EOFError, OSError, pickle.UnpicklingError):
@@ -495,6 +567,21 @@ class _Slot:
         if self.jobs_done >= self.pool.recycle_after:
             # A fresh worker bounds whatever memory a reward leaks across calls.
             self._discard()
+        return []
+
+    def _requeue(self, rest: list[_Task]) -> list[_Task]:
+        """After a kill, the chunk's unanswered rows go back to the shared queue in one piece
+        per worker, so idle workers share them: hung rows left in one chunk then run side by
+        side instead of one after another on this slot. Returns what this slot keeps (none)."""
+        pieces = min(len(rest), self.pool.size)
+        if pieces <= 1:
+            return rest
+        size = -(-len(rest) // pieces)
+        with self.pool._lock:  # never behind shutdown's stop sentinels: they would strand it
+            if self.pool._closed:
+                return rest  # `_run_chunk` fails them as shut down
+            for start in range(0, len(rest), size):
+                self.pool._chunks.put(rest[start : start + size])
         return []
 
     def _deliver(self, pending: list[_Task], answered: int, results: list[Any]) -> int:
@@ -550,7 +637,7 @@ class _Slot:
                 self.conn.send(("path", self.sent_path))
             return
         self._discard()
-        self.pid, self.conn, self.page = self.pool._zygote.fork(self.pool.memory_mb)
+        self.pid, self.conn, self.page = self.pool._zygote.fork()
         self.sent_path = list(sys.path)
         self.loaded = set()
         self.jobs_done = 0

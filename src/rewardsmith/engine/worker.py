@@ -33,7 +33,6 @@ import ctypes
 import mmap
 import os
 import pickle
-import resource
 import signal
 import socket
 import struct
@@ -119,7 +118,7 @@ def unpack_result(packed: Any) -> Any:
 # -- worker ----------------------------------------------------------------------------------
 
 
-def worker_main(conn: Connection, state: mmap.mmap, memory_mb: int | None) -> None:
+def worker_main(conn: Connection, state: mmap.mmap) -> None:
     """Serve the caller until its socket closes. Runs in a child of the zygote.
 
     Messages from the caller: ``("load", term_id, blob)`` answered by ``("loaded", term_id,
@@ -128,9 +127,6 @@ def worker_main(conn: Connection, state: mmap.mmap, memory_mb: int | None) -> No
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
     _die_with_parent()
-    if memory_mb:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     terms: dict[str, tuple[Any, dict[str, Any]]] = {}
     while True:
         try:
@@ -230,7 +226,7 @@ def zygote_main(control_fd: int, caller_pid: int) -> None:
     """Fork workers on request until the caller goes away. Runs as its own interpreter.
 
     Requests (pickled, one per SEQPACKET message): ``("path", sys_path)``, ``("preload",
-    [module, ...])``, ``("fork", memory_mb)`` (answered with the worker's pid plus its socket
+    [module, ...])``, ``("fork",)`` (answered with the worker's pid plus its socket
     and shared page as passed descriptors) and ``("reap", pid, kill)`` (answered with the exit
     status: negative for a signal).
     """
@@ -267,7 +263,7 @@ def _serve_zygote(control: socket.socket, caller_pid: int) -> None:
             return
         kind, *body = pickle.loads(data)
         if kind == "fork":
-            _fork_worker(control, body[0])
+            _fork_worker(control)
             continue
         if kind == "path":
             sys.path[:] = body[0]
@@ -295,7 +291,7 @@ def _preload(modules: list[str]) -> dict[str, str]:
     return problems
 
 
-def _fork_worker(control: socket.socket, memory_mb: int | None) -> None:
+def _fork_worker(control: socket.socket) -> None:
     ours, theirs = socket.socketpair()
     page_fd = _shared_page()
     pid = os.fork()
@@ -312,7 +308,7 @@ def _fork_worker(control: socket.socket, memory_mb: int | None) -> None:
             control.close()
             ours.close()
             state = mmap.mmap(page_fd, STATE.size)
-            worker_main(Connection(theirs.detach()), state, memory_mb)
+            worker_main(Connection(theirs.detach()), state)
         except BaseException:
             code = 1
         finally:

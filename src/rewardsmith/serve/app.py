@@ -162,7 +162,10 @@ class RewardServer:
             if self._state != "new":
                 return
             if self.engine is None:
-                self.engine = Engine(self.config.workers)
+                memory = self.config.worker_memory_mb
+                if memory is None:
+                    memory = self.spec.limits.worker_memory_mb
+                self.engine = Engine(self.config.workers, memory_mb=memory)
             if self.config.log:
                 run = RunLog(self.config.log_dir).create(self.spec, self.terms, argv=list(sys.argv))
                 # Written by a child process: in this one the log cost half the throughput.

@@ -38,6 +38,10 @@ class ServeConfig(BaseModel):
     """TCP port (0: any free port)."""
     workers: int | None = Field(default=None, gt=0)
     """Engine worker processes for ``cpu`` rewards (default: the number of cores)."""
+    worker_memory_mb: int | None = Field(default=None, ge=0)
+    """Resident memory (MiB) a worker may hold while it runs a row; past it the row is
+    ``error`` (``memory limit ...``) and the worker replaced. None: the spec's
+    ``limits.worker_memory_mb``, else 4096; 0: no limit."""
     token: str | None = None
     """When set, scoring routes need ``Authorization: Bearer <token>`` (else 401)."""
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
