@@ -12,6 +12,7 @@ Message = dict[str, Any]
 """A chat message: ``{"role": "assistant", "content": "..."}``."""
 
 KNOWN_FIELDS: Final = ("id", "prompt", "completion", "reference", "task", "group")
+_KNOWN: Final = frozenset(KNOWN_FIELDS)
 
 
 class SampleError(ValueError):
@@ -70,14 +71,24 @@ class Sample(msgspec.Struct, kw_only=True):
                 )
             group = str(group)
         prompt = row.get("prompt")
+        completion = row["completion"]
+        # Plain strings (the usual case) need no check; chat messages are checked one by one.
+        if type(completion) is not str:
+            completion = _text_or_messages(completion, "completion")
+        if prompt is None:
+            prompt = ""
+        elif type(prompt) is not str:
+            prompt = _text_or_messages(prompt, "prompt")
         return cls(
             id=row_id,
-            completion=_text_or_messages(row["completion"], "completion"),
-            prompt="" if prompt is None else _text_or_messages(prompt, "prompt"),
+            completion=completion,
+            prompt=prompt,
             reference=row.get("reference"),
             task=task,
             group=group,
-            extra={k: v for k, v in row.items() if k not in KNOWN_FIELDS},
+            extra={}
+            if _KNOWN.issuperset(row)
+            else {k: v for k, v in row.items() if k not in _KNOWN},
         )
 
     @property

@@ -64,6 +64,15 @@ def coerce_score(result: object, reward_name: str) -> Score:
     status and other types become ``status="error"`` with a reason naming the reward, so a broken
     reward shows up in the status counts instead of as a plausible number.
     """
+    if type(result) is Score and not result.components:
+        # The common cases, settled without the general checks below: an ok finite float,
+        # or a failure without a value. (`v - v` is 0.0 for a finite float, NaN otherwise.)
+        value = result.value
+        if result.status == "ok":
+            if type(value) is float and value - value == 0.0:
+                return result
+        elif value is None:
+            return result
     if isinstance(result, Score):
         if result.status == "ok":
             problem = _number_problem(result.value)

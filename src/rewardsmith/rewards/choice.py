@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from string import ascii_uppercase
@@ -90,6 +91,17 @@ def _question(reference: Any, letters: str | None) -> _Question | str:
     return _Question(gold=gold, letters=valid, choices=choices)
 
 
+# A letter reference ("B") repeats across a group and a file: read each once. `_Question` is
+# frozen, so sharing it is safe; other references (dicts) are read every time.
+_letter_question: Final = functools.lru_cache(maxsize=1024)(_question)
+
+
+def _question_of(reference: Any, letters: str | None) -> _Question | str:
+    if isinstance(reference, str) and len(reference) <= 16:
+        return _letter_question(reference, letters)
+    return _question(reference, letters)
+
+
 def _check_reference(reference: Any) -> str | None:
     found = _question(reference, None)
     return found if isinstance(found, str) else None
@@ -139,6 +151,9 @@ _LATER_OPTION: Final = re.compile(
 _CLAUSE_END: Final = re.compile(r"\.(?:\s|$)|\n|[!?]")
 
 
+_ASCII_LETTERS: Final = frozenset(ascii_uppercase + ascii_uppercase.lower())
+
+
 def _item_at(span: str, position: int, letters: str) -> tuple[str, int, bool] | None:
     """(letter, end, bracketed) for an option letter starting at ``position``, or None."""
     match = _ITEM.match(span, position)
@@ -163,6 +178,10 @@ def _read_letters(span: str, letters: str) -> tuple[str, ...] | None:
     give several. A bare space separates two letters only before a bracketed one: "A B" reads
     as "A" (the B may start a sentence), "(A) (B)" as two.
     """
+    if len(span) == 1:
+        # The usual "<answer>B</answer>": what the scan below gives for a lone letter.
+        letter = span.upper()
+        return (letter,) if span in _ASCII_LETTERS and letter in letters else None
     span = span[:_SPAN_CHARS]
     lead = _LEAD.match(span)
     position = lead.end() if lead else 0
@@ -370,7 +389,7 @@ def choice(
         >>> choice(Sample(id="3", completion="Answer:", reference="A")).status
         'parse_error'
     """
-    question = _question(sample.reference, letters.upper() if letters else None)
+    question = _question_of(sample.reference, letters.upper() if letters else None)
     if isinstance(question, str):
         return Score.fail("invalid_reference", question)
     found = _find(sample.completion_text, question, match_text)

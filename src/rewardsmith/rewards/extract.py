@@ -211,12 +211,26 @@ _FINDERS: Final = {
 # -- cleaning ----------------------------------------------------------------------------------
 
 _WRAPPERS: Final = ("**", "__", "$", "*", "`")
+# The first and last characters that may make `_make` change an answer (besides whitespace):
+# a wrapper's, a full stop at the end, a backslash opening "\\boxed".
+_PLAIN_FIRST_NOT: Final = frozenset("*_$`\\")
+_PLAIN_LAST_NOT: Final = frozenset("*_$`.")
 
 
 def _make(text: str, start: int, end: int, rule: Rule) -> Extraction | None:
     """An extraction of ``text[start:end]`` with whitespace, markdown/math wrappers and a final
     full stop removed, or None when nothing is left."""
     answer = text[start:end]
+    if (
+        answer
+        and answer[0] not in _PLAIN_FIRST_NOT
+        and answer[-1] not in _PLAIN_LAST_NOT
+        and not answer[0].isspace()
+        and not answer[-1].isspace()
+    ):
+        # Nothing the rounds below would remove (the common "<answer>Paris</answer>"): no
+        # surrounding whitespace, no wrapper, no final full stop, no leading backslash.
+        return Extraction(text=answer, rule=rule, start=start, end=end)
     start += len(answer) - len(answer.lstrip())
     end -= len(answer) - len(answer.rstrip())
     previous = None

@@ -51,6 +51,12 @@ class TagNames(tuple[str, ...], CheckedParam):
         return value
 
 
+@functools.lru_cache(maxsize=64)
+def _markers(tags: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """(name, opening, closing) per tag, built once per tag list rather than per row."""
+    return tuple((name, f"<{name}>", f"</{name}>") for name in tags)
+
+
 @reward("format.tags", inline=True, version="1", reads=("prompt", "completion"))
 def tag_format(
     sample: Sample,
@@ -95,15 +101,16 @@ def tag_format(
         '<think> block is empty'
     """
     text = sample.completion_text
+    markers = _markers(tuple(tags))
+    first_opening = markers[0][1]
     is_prefilled = prefilled == "always" or (
-        prefilled == "auto" and sample.prompt_text.rstrip().endswith(f"<{tags[0]}>")
+        prefilled == "auto" and sample.prompt_text.rstrip().endswith(first_opening)
     )
     if is_prefilled:
-        text = f"<{tags[0]}>" + text
+        text = first_opening + text
     info = {"prefilled": is_prefilled}
     spans: list[tuple[int, int]] = []
-    for name in tags:
-        opening, closing = f"<{name}>", f"</{name}>"
+    for name, opening, closing in markers:
         for marker in (opening, closing):
             count = text.count(marker)
             if count != 1:

@@ -31,13 +31,15 @@ _MAX_SHOWN: Final = 200  # characters of an answer copied into Score.info
 
 # SQuAD removes every punctuation character. Two exceptions keep numbers apart that SQuAD would
 # merge: a decimal point between digits ("3.5" is not "35") and a minus sign starting a number
-# ("-5" is not "5"). `[^\w\s]|_` is Unicode-aware, so curly quotes and dashes go too.
-_PUNCTUATION: Final = re.compile(r"(?<=\d)\.(?=\d)|(?<!\w)-(?=\d)|([^\w\s]|_)")
+# ("-5" is not "5"). `[^\w\s]|_` is Unicode-aware, so curly quotes and dashes go too. Each
+# alternative is one character, so the exceptions are lookarounds on the character to delete
+# (no callback per match); the plain class finds out first whether there is anything to delete.
+_PUNCTUATION: Final = re.compile(r"(?!(?<=\d)\.(?=\d)|(?<!\w)-(?=\d))[^\w\s]|_")
+_ANY_PUNCTUATION: Final = re.compile(r"[^\w\s]|_")
 _ARTICLES: Final = re.compile(r"\b(?:a|an|the)\b")
-
-
-def _drop_punctuation(match: re.Match[str]) -> str:
-    return "" if match.group(1) is not None else match.group(0)
+# Answers and references are short and repeat (a group shares its reference, answers repeat
+# across samples): short strings are normalised once. Long ones are not kept (memory).
+_CACHED_CHARS: Final = 128
 
 
 def normalize_answer(text: str) -> str:
@@ -53,9 +55,20 @@ def normalize_answer(text: str) -> str:
         >>> normalize_answer("-3.50"), normalize_answer("1,000"), normalize_answer("An apple")
         ('-3.50', '1000', 'apple')
     """
-    text = _PUNCTUATION.sub(_drop_punctuation, text.casefold())
+    if len(text) <= _CACHED_CHARS:
+        return _normalize_short(text)
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
+    text = text.casefold()
+    if _ANY_PUNCTUATION.search(text) is not None:
+        text = _PUNCTUATION.sub("", text)
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
+
+
+_normalize_short: Final = functools.lru_cache(maxsize=16384)(_normalize)
 
 
 def _reference_strings(reference: Any) -> list[str] | str:
