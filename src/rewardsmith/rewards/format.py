@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import re
 from typing import Any, ClassVar, Final, Literal
@@ -126,11 +125,16 @@ def tag_format(
             return Score(value=0.0, reason=f"{opening} block is empty", info=info)
         spans.append((start, end + len(closing)))
     if mode == "strict":
-        outside = [text[: spans[0][0]]]
-        outside += [text[a[1] : b[0]] for a, b in itertools.pairwise(spans)]
-        outside.append(text[spans[-1][1] :])
-        if any(part.strip() for part in outside):
-            return Score(value=0.0, reason="text outside the tag blocks (strict mode)", info=info)
+        # The text before, between and after the blocks must be blank.
+        previous_end = 0
+        for start, end in spans:
+            if text[previous_end:start].strip():
+                break
+            previous_end = end
+        else:
+            if not text[previous_end:].strip():
+                return Score(value=1.0, info=info)
+        return Score(value=0.0, reason="text outside the tag blocks (strict mode)", info=info)
     return Score(value=1.0, info=info)
 
 
