@@ -84,12 +84,32 @@ def score(
         str | None,
         typer.Option("--ray-address", help="Ray cluster for --backend ray (default: local)."),
     ] = None,
+    progress_every: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between progress lines on stderr when it is not a terminal (a log "
+            "file); a terminal gets a live bar instead."
+        ),
+    ] = 5.0,
 ) -> None:
-    """Score a JSONL or Parquet file and write the scored rows."""
+    """Score a JSONL or Parquet file and write the scored rows.
+
+    Exits 0 when rows were scored, 1 when no row could be scored (every row failed: the
+    summary names each failure status's first reason), 2 on a bad command, spec or file.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from rewardsmith.engine.files import FileProgress, score_file
 
+    for name, value, low in (
+        ("--workers", workers, 1),
+        ("--chunk-size", chunk_size, 1),
+        ("--memory-mb", memory_mb, 0),
+    ):
+        if value is not None and value < low:
+            fail(f"{name} must be at least {low}, got {value}")
+    if progress_every <= 0:
+        fail(f"--progress-every must be a positive number of seconds, got {progress_every:g}")
     loaded = _load(spec, reward)
     engine = None
     if backend == "ray":
@@ -112,9 +132,15 @@ def score(
         disable=not errors.is_terminal,
     )
     task = bar.add_task("scoring", total=1.0, rows=0, rate=0.0)
+    last_line = [0.0]
 
     def show(done: FileProgress) -> None:
-        bar.update(task, completed=done.fraction or 0.0, rows=done.rows, rate=done.rows_per_s)
+        if errors.is_terminal:
+            bar.update(task, completed=done.fraction or 0.0, rows=done.rows, rate=done.rows_per_s)
+        elif done.elapsed_s - last_line[0] >= progress_every:
+            # A log file wants a line now and then, not a bar redrawn in place.
+            last_line[0] = done.elapsed_s
+            errors.print(_progress_line(done), highlight=False, soft_wrap=True)
 
     try:
         with bar:
@@ -137,10 +163,31 @@ def score(
         fail(str(exc), code=1)
     except (RewardsmithError, ImportError) as exc:
         fail(str(exc))
+    except OSError as exc:  # e.g. the input vanished or the disk filled up mid-run
+        fail(f"{exc}; rows scored so far are in the run log: rerun with --resume")
     finally:
         if engine is not None:
             engine.close()
     _print_summary(summary, _run_usage(log_dir, summary.get("run_id")))
+    if summary["rows"] and not summary["status_counts"].get("ok"):
+        reasons = "; ".join(
+            f"{count} {status} (first: {summary.get('first_reasons', {}).get(status, '?')})"
+            for status, count in summary["status_counts"].items()
+            if count
+        )
+        fail(f"no row could be scored: {reasons}", code=1)
+    if not summary["rows"]:
+        errors.print(f"warning: {input} has no rows", highlight=False)
+
+
+def _progress_line(done: Any) -> str:
+    """One progress line for a log file: rows, share of the input, rate and time left."""
+    share = f" ({done.fraction:.0%})" if done.fraction is not None else ""
+    eta = f", about {done.eta_s:.0f}s left" if done.eta_s is not None else ""
+    return (
+        f"scoring: {done.rows:,} rows{share} in {done.elapsed_s:.0f}s, "
+        f"{done.rows_per_s:,.0f} rows/s{eta}"
+    )
 
 
 @app.command()

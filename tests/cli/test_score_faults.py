@@ -152,3 +152,97 @@ def test_memory_limit_from_the_spec_and_from_the_command_line(tmp_path: Path) ->
     )
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [row["status"] for row in out] == ["ok", "ok"], done.stderr
+
+
+def test_hung_rows_spread_over_the_workers_across_chunks(tmp_path: Path) -> None:
+    """The fault run: hung rows in different chunks of the file hang side by side, so the wall
+    time stays within (hung rows / workers) x timeout + 1 s (+ the command's own start-up)."""
+    hung_at = {5, 45, 85, 125}  # one hung row in each 40-row chunk
+    rows = [
+        {"id": f"r{i}", "completion": "sleep" if i in hung_at else "x", "reference": "x"}
+        for i in range(160)
+    ]
+    data = write_jsonl(tmp_path / "rows.jsonl", rows)
+    spec = tmp_path / "hang.toml"
+    spec.write_text(
+        '[[terms]]\nname = "b"\nuse = "sample_rewards:behaves"\nparams = {timeout_s = 1.5}\n'
+    )
+    # The command's start-up (imports, worker start), measured on a file without hung rows.
+    calm = write_jsonl(tmp_path / "calm.jsonl", [dict(row, completion="x") for row in rows])
+    began = time.monotonic()
+    done = run_cli(
+        "score", str(calm), "-s", str(spec), "--workers", "2", "--chunk-size", "40", cwd=tmp_path
+    )
+    startup = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    began = time.monotonic()
+    done = run_cli(
+        "score",
+        str(data),
+        "-s",
+        str(spec),
+        "--workers",
+        "2",
+        "--chunk-size",
+        "40",
+        "-o",
+        "out.jsonl",
+        cwd=tmp_path,
+    )
+    wall = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in out] == [f"r{i}" for i in range(160)]  # file order kept
+    assert sorted(i for i, row in enumerate(out) if row["status"] == "timeout") == sorted(hung_at)
+    bound = len(hung_at) / 2 * 1.5 + 1.0
+    # Chunk after chunk, each waiting for its own hung row, would take 4 x 1.5 s = 6 s.
+    assert wall - startup <= bound, (wall, startup)
+    # Timeout rows log how long they ran, not 0.
+    logged = run_cli(
+        "query",
+        "select min(latency_s) from scores where status = 'timeout'",
+        "--run",
+        "last",
+        cwd=tmp_path,
+    )
+    assert float(logged.stdout.split()[-1]) >= 1.5, logged.stdout
+
+
+def test_score_exits_1_when_no_row_could_be_scored(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "rows.jsonl", [{"pred": "a", "gold": "a"}] * 8)
+    done = run_cli("score", str(data), "-r", "exact_match", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "no row could be scored: 8 error (first:" in done.stderr
+    assert "completion" in done.stderr  # the reason names the missing field
+
+
+def test_bad_counts_are_clear_errors(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    for flag, value, words in (
+        ("--workers", "-1", "--workers must be at least 1, got -1"),
+        ("--chunk-size", "0", "--chunk-size must be at least 1, got 0"),
+        ("--memory-mb", "-5", "--memory-mb must be at least 0, got -5"),
+    ):
+        done = run_cli("score", str(data), "-r", "exact_match", flag, value, cwd=tmp_path)
+        assert done.returncode == 2 and words in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_progress_lines_when_stderr_is_a_log_file(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "rows.jsonl", ROWS * 10)
+    done = run_cli(
+        "score",
+        str(data),
+        "-r",
+        "exact_match",
+        "--chunk-size",
+        "50",
+        "--progress-every",
+        "0.001",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("scoring: ")]
+    assert len(lines) >= 2, done.stderr
+    assert all(" rows (" in line and "rows/s" in line for line in lines), lines
+    assert done.stdout.count("scoring:") == 0  # stdout keeps the summary only

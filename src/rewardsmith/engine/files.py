@@ -11,7 +11,9 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from rewardsmith.engine.engine import Engine, Row, prepare_rows
 from rewardsmith.io.readers import ChunkReader, file_format
 from rewardsmith.io.runlog import RunLog
 from rewardsmith.io.writers import RowWriter, output_row
+from rewardsmith.shaping.combine import Shaper
 
 __all__ = ["FileProgress", "check_writable", "default_output_path", "score_file"]
 
@@ -135,12 +138,43 @@ def score_file(
     if memory_mb is None:
         memory_mb = spec.limits.worker_memory_mb
     engine = engine or Engine(workers, memory_mb=memory_mb)
-    summary = RunningSummary()
+    # Chunks in flight at once: a chunk waiting on a hung row leaves the other workers to the
+    # next chunks, so hung rows spread over the workers instead of each chunk waiting in turn.
+    depth = engine.workers + 1 if own_engine and not _stateful_shaping(spec) else 1
+    tally = _Tally()
     resumed = 0
     status = "interrupted"
     started = time.monotonic()
+    scorer = ThreadPoolExecutor(depth, thread_name_prefix="rewardsmith-file") if depth > 1 else None
+    in_flight: deque[_InFlight] = deque()
     try:
+        if own_engine:
+            engine.warm(spec)  # the workers start while the first chunk is read
         with RowWriter(output_path) as writer:
+
+            def finish(item: _InFlight) -> None:
+                nonlocal resumed
+                scores, from_log = item.result()
+                fresh = [p for p in range(len(item.chunk)) if p not in from_log]
+                if fresh:
+                    run.append(
+                        [item.offset + p for p in fresh],
+                        [item.ids[p] for p in fresh],
+                        [scores[p] for p in fresh],
+                        [item.chunk[p] for p in fresh],
+                    )
+                resumed += len(from_log)
+                writer.write(
+                    [
+                        output_row(row_id, score, row)
+                        for row, row_id, score in zip(item.chunk, item.ids, scores, strict=True)
+                    ]
+                )
+                tally.add(scores)
+                if progress is not None:
+                    done = item.offset + len(item.chunk)
+                    progress(FileProgress(done, time.monotonic() - started, item.fraction))
+
             offset = 0
             closed_groups: set[str] = set()
             for chunk in _whole_groups(iter(reader)):
@@ -149,26 +183,23 @@ def score_file(
                     _refuse_split_groups(prepared, offset, closed_groups)
                 # Logged scores only for unchanged rows scored by the same reward versions.
                 reuse = run.reusable(logged, chunk, ids, offset, whole=group_sensitive)
-                scores, from_log = _score_chunk(engine, spec, terms, prepared, ids, reuse)
-                fresh = [p for p in range(len(prepared)) if p not in from_log]
-                if fresh:
-                    run.append(
-                        [offset + p for p in fresh],
-                        [ids[p] for p in fresh],
-                        [scores[p] for p in fresh],
-                        [chunk[p] for p in fresh],
+                job = (engine, spec, terms, prepared, ids, reuse)
+                if scorer is None:
+                    in_flight.append(
+                        _InFlight(offset, chunk, ids, _score_chunk(*job), reader.fraction)
                     )
-                resumed += len(from_log)
-                writer.write(
-                    [
-                        output_row(row_id, score, row)
-                        for row, row_id, score in zip(chunk, ids, scores, strict=True)
-                    ]
-                )
-                summary.add(scores)
+                else:
+                    in_flight.append(
+                        _InFlight(
+                            offset, chunk, ids, scorer.submit(_score_chunk, *job), reader.fraction
+                        )
+                    )
                 offset += len(chunk)
-                if progress is not None:
-                    progress(FileProgress(offset, time.monotonic() - started, reader.fraction))
+                # Written in file order, as soon as the oldest chunk is done.
+                while in_flight and (len(in_flight) >= depth or in_flight[0].ready()):
+                    finish(in_flight.popleft())
+            while in_flight:
+                finish(in_flight.popleft())
         status = "completed"
     except OSError as exc:  # the output could not be written (disk full, removed directory)
         status = "failed"
@@ -177,18 +208,88 @@ def score_file(
             f"so far is in the run log (run {run.id}): fix the problem and rerun with --resume "
             "(and -o ANOTHER_PATH if needed) to write the output without scoring those rows again"
         ) from None
-    except Exception:
+    except Exception:  # not KeyboardInterrupt: that leaves the run "interrupted"
         status = "failed"
         raise
     finally:
         run.close(status)
         if own_engine:
-            engine.close()
-    result = summary.result()
+            engine.close()  # fails what is still queued, so the scoring threads end now
+        if scorer is not None:
+            scorer.shutdown(wait=True, cancel_futures=True)
+    result = tally.summary.result()
     result.update(output=str(output_path), run_id=run.id, resumed_rows=resumed if resume else None)
+    result["first_reasons"] = tally.first_reasons
+    result["sandbox"] = tally.sandbox
     if resume:
         result["rescored_changed_rows"] = run.changed_inputs + run.changed_rewards
     return result
+
+
+class _InFlight:
+    """One chunk being scored: its place in the file and its scores (now or in the future)."""
+
+    __slots__ = ("chunk", "fraction", "ids", "offset", "outcome")
+
+    def __init__(
+        self, offset: int, chunk: list[Any], ids: list[str], outcome: Any, fraction: float | None
+    ) -> None:
+        self.offset = offset
+        self.chunk = chunk
+        self.ids = ids
+        self.outcome = outcome
+        self.fraction = fraction
+        """The share of the input read when this chunk was (the reader runs ahead)."""
+
+    def ready(self) -> bool:
+        return not isinstance(self.outcome, Future) or self.outcome.done()
+
+    def result(self) -> tuple[list[Score], set[int]]:
+        if isinstance(self.outcome, Future):
+            return self.outcome.result()  # type: ignore[no-any-return]
+        return self.outcome  # type: ignore[no-any-return]
+
+
+class _Tally:
+    """The summary of a file run, plus what the command shows beside it: the first reason of
+    each failure status, and the sandbox levels the rows were scored at."""
+
+    def __init__(self) -> None:
+        self.summary = RunningSummary()
+        self.first_reasons: dict[str, str] = {}
+        self.sandbox: dict[str, Any] = {"levels": {}, "unmet": [], "refused": None}
+
+    def add(self, scores: list[Score]) -> None:
+        self.summary.add(scores)
+        for score in scores:
+            if score.status != "ok" and score.status not in self.first_reasons:
+                self.first_reasons[score.status] = score.reason
+            terms = score.info.get("terms") if score.info else None
+            if isinstance(terms, dict):
+                for detail in terms.values():
+                    self._sandbox(detail)
+
+    def _sandbox(self, detail: Any) -> None:
+        info = detail.get("info") if isinstance(detail, dict) else None
+        box = info.get("sandbox") if isinstance(info, dict) else None
+        if not isinstance(box, dict):
+            return
+        level = str(box.get("level"))
+        levels = self.sandbox["levels"]
+        levels[level] = levels.get(level, 0) + 1
+        for requirement in box.get("unmet") or ():
+            if requirement not in self.sandbox["unmet"]:
+                self.sandbox["unmet"].append(requirement)
+        if detail.get("status") == "refused" and self.sandbox["refused"] is None:
+            self.sandbox["refused"] = str(detail.get("reason", ""))
+
+
+def _stateful_shaping(spec: Spec) -> bool:
+    """Whether combining keeps state across batches (running statistics, multipliers): then
+    chunks must be combined one at a time in file order, so they are scored one at a time."""
+    state = Shaper(spec).state_dict()
+    chains = [*state["terms"].values(), *state["ensembles"].values()]
+    return "constrained" in state or any(item for chain in chains for item in chain)
 
 
 def _score_chunk(
