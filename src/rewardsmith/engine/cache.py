@@ -8,6 +8,7 @@ Only verdicts that cannot change on a retry are cached: ``timeout`` and ``error`
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,8 +26,34 @@ CACHEABLE_STATUSES: Final = frozenset(
     {"ok", "parse_error", "invalid_reference", "not_applicable", "refused"}
 )
 
-_encoder = msgspec.msgpack.Encoder(enc_hook=repr, order="deterministic")
-_json_encoder = msgspec.json.Encoder(enc_hook=repr, order="deterministic")
+
+def _by_content(value: Any) -> Any:
+    """msgspec's hook for values it cannot encode: arrays, tensors and images by their dtype,
+    shape and bytes. ``repr`` is not a key: numpy abbreviates arrays over 1000 elements
+    (``[0 0 0 ... 0 0 0]``), so two different frames got one key, and many reprs hold a memory
+    address, which a later object may reuse. numpy, torch and PIL are looked up in
+    ``sys.modules``: never imported here, present whenever such a value exists."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray | numpy.generic):
+        array = numpy.asarray(value)
+        if array.dtype.hasobject:  # bytes would be pointers: hash the objects themselves
+            return ["numpy.object", list(array.shape), array.tolist()]
+        return ["numpy", array.dtype.str, list(array.shape), array.tobytes()]
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        raw = tensor.reshape(-1).view(torch.uint8).numpy().tobytes()
+        return ["torch", str(tensor.dtype), list(tensor.shape), raw]
+    image = sys.modules.get("PIL.Image")
+    if image is not None and isinstance(value, image.Image):
+        return ["PIL", value.mode, list(value.size), value.tobytes()]
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    return [type(value).__module__, type(value).__qualname__, repr(value)]
+
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=_by_content, order="deterministic")
+_json_encoder = msgspec.json.Encoder(enc_hook=_by_content, order="deterministic")
 
 
 def cache_key(reward: Reward, params: dict[str, Any], sample: Sample) -> bytes:
