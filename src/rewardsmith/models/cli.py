@@ -41,6 +41,12 @@ def _report_table(title: str, report: dict[str, Any]) -> Table:
             "[bold]all[/]", str(report["n"]), f"[bold]{report['accuracy']:.3f}[/]", end_section=True
         )
         table.add_row("(longer answer wins)", "", f"{report['longer_answer_accuracy']:.3f}")
+        if "model_prefers_longer" in report:
+            table.add_row(
+                "(longer preferred: model / labels)",
+                "",
+                f"{report['model_prefers_longer']:.3f} / {report['labels_prefer_longer']:.3f}",
+            )
     return table
 
 
@@ -86,6 +92,31 @@ def train(
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache embeddings.")] = False,
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu",
+    features: Annotated[
+        str,
+        typer.Option(
+            help="joint: one embedding of prompt and response together; bi: each embedded on "
+            "its own, joined by relevance features (needed for --contrast)."
+        ),
+    ] = "joint",
+    contrast: Annotated[
+        float,
+        typer.Option(
+            help="Contrast pairs per training pair: (p, r) over (p, answer to a neighbouring "
+            "instruction). bi only."
+        ),
+    ] = 0.0,
+    length_head: Annotated[
+        bool,
+        typer.Option(help="Train with a length term that absorbs length; dropped at inference."),
+    ] = False,
+    length_decorrelate: Annotated[
+        float, typer.Option(help="Penalty on the squared correlation of reward and length.")
+    ] = 0.0,
+    report_on: Annotated[
+        list[Path] | None,
+        typer.Option(help="Also evaluate the trained model on these pair files (repeatable)."),
+    ] = None,
 ) -> None:
     """Train a reward model and report held-out pairwise accuracy by subset."""
     from rewardsmith.models.bt.data import holdout_split, load_pairs, random_split
@@ -163,6 +194,10 @@ def train(
                     use_margin=margin,
                     bootstrap=bootstrap,
                     seed=seed,
+                    features=features,
+                    contrast=contrast,
+                    length_head=length_head,
+                    length_decorrelate=length_decorrelate,
                 )
                 model, report = train_reward_model(
                     train_pairs,
@@ -177,6 +212,16 @@ def train(
     except (MissingDependencyError, ValueError) as exc:
         fail(str(exc))
     report["heldout_groups"] = held_keys
+    from rewardsmith.models.bt.model import evaluate_pairs
+
+    extra: dict[str, Any] = {}
+    for path in report_on or []:
+        try:
+            extra[str(path)] = evaluate_pairs(model, load_pairs(path))
+        except (InputError, ValueError) as exc:
+            fail(str(exc))
+    if extra:
+        report["report_on"] = extra
     report["total_seconds"] = round(time.perf_counter() - started, 2)
     model.meta["report"] = report
     model.save(out)
@@ -184,6 +229,8 @@ def train(
     console.print(_report_table("training pairs", report["train"]))
     if report["heldout"].get("n"):
         console.print(_report_table("held-out pairs", report["heldout"]))
+    for name, result in extra.items():
+        console.print(_report_table(Path(name).name, result))
     console.print(
         f"saved to {out} in {report['total_seconds']:.1f}s (report: {out / 'report.json'})"
     )

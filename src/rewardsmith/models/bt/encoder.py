@@ -144,10 +144,21 @@ class TextEncoder:
         model = transformers.AutoModel.from_pretrained(str(self.path))
         self._model = model.to(self.device).eval()
 
-    def _forward(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+    def _forward(self, prompts: Sequence[str], responses: Sequence[str] | None) -> np.ndarray:
         import torch
 
-        batch = tokenize_pairs(self._tokenizer, prompts, responses, self.max_length, self.device)
+        if responses is None:  # single texts: [CLS] text [SEP]
+            batch = self._tokenizer(
+                list(prompts),
+                truncation=True,
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(self.device)
+        else:
+            batch = tokenize_pairs(
+                self._tokenizer, prompts, responses, self.max_length, self.device
+            )
         with torch.inference_mode():
             hidden = self._model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -185,6 +196,37 @@ class TextEncoder:
         for start in range(0, len(missing), self.batch_size):
             chunk = missing[start : start + self.batch_size]
             vectors = self._forward([prompts[i] for i in chunk], [responses[i] for i in chunk])
+            fresh = {keys[i]: vectors[j] for j, i in enumerate(chunk)}
+            if self.cache is not None:
+                self.cache.put_many(fresh)
+            found.update(fresh)
+            if progress is not None:
+                progress(len(chunk))
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def embed_texts(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """An ``(n, dim)`` float32 array, one row per text encoded on its own, in input order.
+
+        These are the vectors of the ``bi`` feature mode: a prompt and a response encoded
+        separately, so one response can be paired with any prompt (contrast pairs, relevance
+        features) without running the encoder again. Cached under a key distinct from every
+        (prompt, response) pair's. ``progress`` as in `embed`.
+        """
+        keys = [embedding_key(self.fingerprint + "/single", self.max_length, "", t) for t in texts]
+        found = self.cache.get_many(keys) if self.cache is not None else {}
+        first = {k: i for i, k in enumerate(keys) if k not in found}
+        missing = sorted(first.values(), key=lambda i: len(texts[i]))
+        if progress is not None:
+            progress(len(keys) - len(missing))
+        if missing:
+            self._load()
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            vectors = self._forward([texts[i] for i in chunk], None)
             fresh = {keys[i]: vectors[j] for j, i in enumerate(chunk)}
             if self.cache is not None:
                 self.cache.put_many(fresh)

@@ -28,6 +28,13 @@ import numpy as np
 from rewardsmith.models.bt.cache import EmbeddingCache, default_cache_path
 from rewardsmith.models.bt.data import PreferencePair
 from rewardsmith.models.bt.encoder import TextEncoder
+from rewardsmith.models.bt.features import (
+    clip_prompt,
+    contrast_pairs,
+    embed_pair_texts,
+    length_feature,
+    relevance_features,
+)
 
 __all__ = [
     "MANIFEST",
@@ -40,6 +47,7 @@ __all__ = [
 ]
 
 MANIFEST = "rewardsmith_rm.json"
+FEATURE_MODES = ("joint", "bi")
 FORMAT_VERSION = 1
 
 Progress = Callable[[str, int, int], None]
@@ -87,6 +95,13 @@ def evaluate_pairs(
     for pair, hit in zip(pairs, hits, strict=True):
         by_subset[pair.subset or "-"].append(float(hit))
     per_head = ((chosen > rejected) + 0.5 * (chosen == rejected)).mean(0)
+    # How often the model ranks the longer answer first (pairs of equal length left out), next
+    # to how often the labels do: a model far above its labels has learned length.
+    unequal = np.array([len(p.chosen) != len(p.rejected) for p in pairs])
+    chosen_longer = np.array([len(p.chosen) > len(p.rejected) for p in pairs])
+    model_longer = np.where(chosen_longer, pooled_c > pooled_r, pooled_r > pooled_c) + 0.5 * (
+        pooled_c == pooled_r
+    )
     return {
         "n": len(pairs),
         "accuracy": float(hits.mean()),
@@ -97,6 +112,8 @@ def evaluate_pairs(
         "per_head_accuracy": [round(float(a), 4) for a in per_head],
         "mean_margin": float((pooled_c - pooled_r).mean()),
         "longer_answer_accuracy": float(longer.mean()),
+        "labels_prefer_longer": float(chosen_longer[unequal].mean()) if unequal.any() else 0.5,
+        "model_prefers_longer": float(model_longer[unequal].mean()) if unequal.any() else 0.5,
     }
 
 
@@ -107,20 +124,40 @@ class HeadRewardModel:
         encoder: the frozen encoder (with its embedding cache).
         head: the trained `HeadEnsemble`.
         meta: what the manifest records (training settings, report).
+        features: ``joint`` (the head reads one embedding of prompt and response together) or
+            ``bi`` (prompt and response embedded apart, `relevance_features`).
     """
 
     kind = "head"
 
-    def __init__(self, encoder: TextEncoder, head: Any, meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        head: Any,
+        meta: dict[str, Any] | None = None,
+        *,
+        features: str = "joint",
+    ) -> None:
+        if features not in FEATURE_MODES:
+            raise ValueError(f"features must be one of {FEATURE_MODES}, got {features!r}")
         self.encoder = encoder
         self.head = head
         self.heads = int(head.heads)
         self.meta = dict(meta or {})
+        self.features = features
+
+    def featurise(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+        """The head's input rows for (prompt, response) pairs."""
+        if self.features == "joint":
+            return self.encoder.embed(prompts, responses)
+        u = self.encoder.embed_texts([clip_prompt(p) for p in prompts])
+        v = self.encoder.embed_texts(list(responses))
+        return relevance_features(u, v)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         import torch
 
-        features = torch.from_numpy(self.encoder.embed(prompts, responses))
+        features = torch.from_numpy(self.featurise(prompts, responses))
         with torch.inference_mode():
             return self.head(features).numpy().astype(np.float64)
 
@@ -142,6 +179,7 @@ class HeadRewardModel:
             "dim": self.head.dim,
             "heads": self.head.heads,
             "hidden": self.head.hidden,
+            "features": self.features,
             **self.meta,
         }
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -180,7 +218,8 @@ class HeadRewardModel:
         head.load_state_dict(load_file(str(directory / "heads.safetensors")))
         head.eval()
         meta = {k: v for k, v in manifest.items() if k in ("training", "report", "pool")}
-        return cls(encoder, head, meta)
+        # Models saved before the bi mode existed have no "features": they are joint.
+        return cls(encoder, head, meta, features=str(manifest.get("features", "joint")))
 
 
 def _open_cache(cache: EmbeddingCache | str | Path | bool | None) -> EmbeddingCache | None:
@@ -251,46 +290,82 @@ def train_reward_model(
     config = config or TrainConfig()
     if not pairs:
         raise ValueError("no training pairs")
+    if config.features not in FEATURE_MODES:
+        raise ValueError(f"features must be one of {FEATURE_MODES}, got {config.features!r}")
+    if config.contrast and config.features != "bi":
+        raise ValueError("contrast pairs need features='bi' (responses embedded on their own)")
     encoder = TextEncoder(
         base, max_length=max_length, cache=_open_cache(cache), device=device, batch_size=batch_size
     )
     every = list(pairs) + list(eval_pairs)
-    prompts = [p.prompt for p in every] * 2
-    responses = [p.chosen for p in every] + [p.rejected for p in every]
+    n_train = len(pairs)
+    total = 3 * len(every) if config.features == "bi" else 2 * len(every)
     done = 0
 
     def embedded(count: int) -> None:
         nonlocal done
         done += count
         if progress is not None:
-            progress("embed", done, len(responses))
+            progress("embed", done, total)
 
     started = time.perf_counter()
-    vectors = encoder.embed(prompts, responses, progress=embedded)
-    embed_seconds = time.perf_counter() - started
+    contrast_count = 0
+    if config.features == "joint":
+        prompts = [p.prompt for p in every] * 2
+        responses = [p.chosen for p in every] + [p.rejected for p in every]
+        vectors = encoder.embed(prompts, responses, progress=embedded)
+        embed_seconds = time.perf_counter() - started
+        chosen_rows = vectors[:n_train]
+        rejected_rows = vectors[len(every) : len(every) + n_train]
+        chosen_texts = [p.chosen for p in pairs]
+        rejected_texts = [p.rejected for p in pairs]
+        margin_list = [p.margin if config.use_margin else 0.0 for p in pairs]
+        label_list = [p.label if config.soft_labels else 1.0 for p in pairs]
+    else:
+        u_all, c_all, r_all = embed_pair_texts(encoder, every, progress=embedded)
+        embed_seconds = time.perf_counter() - started
+        u, c, r = u_all[:n_train], c_all[:n_train], r_all[:n_train]
+        found = contrast_pairs(
+            [p.prompt for p in pairs],
+            u,
+            per_pair=config.contrast,
+            neighbours=config.contrast_neighbours,
+            seed=config.seed,
+        )
+        contrast_count = len(found)
+        own = np.array([i for i, _ in found], dtype=np.int64)
+        foreign = np.array([j for _, j in found], dtype=np.int64)
+        answers = np.concatenate([c, r])
+        answer_texts = [p.chosen for p in pairs] + [p.rejected for p in pairs]
+        chosen_rows = np.concatenate([relevance_features(u, c), relevance_features(u[own], c[own])])
+        rejected_rows = np.concatenate(
+            [relevance_features(u, r), relevance_features(u[own], answers[foreign])]
+        )
+        chosen_texts = [p.chosen for p in pairs] + [pairs[i].chosen for i in own]
+        rejected_texts = [p.rejected for p in pairs] + [answer_texts[j] for j in foreign]
+        # A contrast pair is a hard preference with no margin: the foreign answer is off-topic.
+        margin_list = [p.margin if config.use_margin else 0.0 for p in pairs] + [0.0] * len(own)
+        label_list = [p.label if config.soft_labels else 1.0 for p in pairs] + [1.0] * len(own)
     # Counted now: evaluation below reads the cache again.
     cache_hits = encoder.cache.hits if encoder.cache is not None else 0
-    encoded = (
-        encoder.cache.misses
-        if encoder.cache is not None
-        else len(set(zip(prompts, responses, strict=True)))
-    )
-    n_train = len(pairs)
-    chosen = torch.from_numpy(vectors[:n_train])
-    rejected = torch.from_numpy(vectors[len(every) : len(every) + n_train])
-    margins = torch.tensor(
-        [p.margin if config.use_margin else 0.0 for p in pairs], dtype=torch.float32
-    )
-    labels = torch.tensor(
-        [p.label if config.soft_labels else 1.0 for p in pairs], dtype=torch.float32
+    encoded = encoder.cache.misses if encoder.cache is not None else total
+    chosen = torch.from_numpy(np.ascontiguousarray(chosen_rows))
+    rejected = torch.from_numpy(np.ascontiguousarray(rejected_rows))
+    margins = torch.tensor(margin_list, dtype=torch.float32)
+    labels = torch.tensor(label_list, dtype=torch.float32)
+    lengths = (
+        torch.from_numpy(length_feature(chosen_texts)[:, 0]),
+        torch.from_numpy(length_feature(rejected_texts)[:, 0]),
     )
 
     def epoch_done(epoch: int, loss: float) -> None:
         if progress is not None:
             progress("train", epoch, config.epochs)
 
-    head, history = fit_heads(chosen, rejected, margins, labels, config, on_epoch=epoch_done)
-    model = HeadRewardModel(encoder, head)
+    head, history = fit_heads(
+        chosen, rejected, margins, labels, config, lengths=lengths, on_epoch=epoch_done
+    )
+    model = HeadRewardModel(encoder, head, features=config.features)
     train_report = evaluate_pairs(model, pairs)
     held_report = evaluate_pairs(model, list(eval_pairs)) if eval_pairs else {"n": 0}
     report = {
@@ -301,6 +376,8 @@ def train_reward_model(
         "final_loss": round(history["loss"][-1], 5) if history["loss"] else math.nan,
         "embeddings_cached": cache_hits,
         "embeddings_computed": encoded,
+        "contrast_pairs": contrast_count,
+        "length_weight": history["length_weight"],
         "train": train_report,
         "heldout": held_report,
     }

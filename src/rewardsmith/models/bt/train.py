@@ -63,6 +63,20 @@ class TrainConfig:
     disagree where data is thin; their spread is then an uncertainty estimate."""
     seed: int = 0
     """Seed of initial weights, batch order, dropout and bootstrap draws."""
+    features: str = "joint"
+    """``joint``: one embedding of ``[CLS] prompt [SEP] response``; ``bi``: prompt and response
+    embedded apart, joined by relevance features (`rewardsmith.models.bt.features`)."""
+    contrast: float = 0.0
+    """``bi`` only: contrast pairs per training pair, each (p, r) over (p, r') with r' an answer
+    to a neighbouring instruction (`rewardsmith.models.bt.features.contrast_pairs`)."""
+    contrast_neighbours: int = 5
+    """r' comes from one of this many nearest other prompts."""
+    length_head: bool = False
+    """ODIN-style: during training each reward is the head's plus a per-head linear term in
+    ``log(1 + characters)`` that absorbs length; only the head scores at inference."""
+    length_decorrelate: float = 0.0
+    """Weight of the squared batch correlation between the head's reward and the length
+    covariate (ODIN's disentangling term); 0 turns it off."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +111,14 @@ def bt_loss(
     return (loss * weight).sum() / weight.sum().clamp(min=1.0)
 
 
+def _batch_correlation(values: torch.Tensor, covariate: torch.Tensor) -> torch.Tensor:
+    """Mean over heads of the squared Pearson correlation of ``(m, k)`` values with ``(m,)``."""
+    x = values - values.mean(0, keepdim=True)
+    y = (covariate - covariate.mean())[:, None]
+    corr = (x * y).sum(0) / (x.norm(dim=0) * y.norm(dim=0)).clamp(min=1e-6)
+    return (corr**2).mean()
+
+
 def fit_heads(
     chosen: torch.Tensor,
     rejected: torch.Tensor,
@@ -104,6 +126,7 @@ def fit_heads(
     labels: torch.Tensor,
     config: TrainConfig,
     *,
+    lengths: tuple[torch.Tensor, torch.Tensor] | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> tuple[HeadEnsemble, dict[str, Any]]:
     """Train ``config.heads`` heads on embedded pairs; returns the heads and a short history.
@@ -114,8 +137,12 @@ def fit_heads(
         margins: ``(n,)`` margins (zeros when unused).
         labels: ``(n,)`` preference probabilities (ones for hard labels).
         config: the settings.
+        lengths: ``(n,)`` length covariates of the chosen and the rejected answers; required by
+            ``config.length_head`` and ``config.length_decorrelate``.
         on_epoch: called with (epoch number from 1, mean training loss) after each epoch.
     """
+    if (config.length_head or config.length_decorrelate) and lengths is None:
+        raise ValueError("length_head and length_decorrelate need the answers' lengths")
     n, dim = chosen.shape
     if n == 0:
         raise ValueError("no training pairs")
@@ -124,7 +151,18 @@ def fit_heads(
         dim, heads=config.heads, hidden=config.hidden, dropout=config.dropout, seed=config.seed
     )
     head.set_standardisation(torch.cat([chosen, rejected]))
-    optimiser = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    groups: list[dict[str, Any]] = [{"params": list(head.parameters())}]
+    length_weight = torch.zeros(config.heads, requires_grad=True)
+    length_c = length_r = torch.zeros(n)
+    if lengths is not None:
+        # Centred and scaled with the training answers' statistics, so the weight's scale is O(1).
+        both = torch.cat(lengths)
+        length_c, length_r = ((x - both.mean()) / both.std().clamp(min=1e-6) for x in lengths)
+    if config.length_head:
+        # No weight decay on the length term: shrinking it would hand length back to the head.
+        # Ten times the head's rate: one scalar per head, it must keep pace with a whole layer.
+        groups.append({"params": [length_weight], "weight_decay": 0.0, "lr": 10 * config.lr})
+    optimiser = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
     weights = None
     if config.bootstrap and config.heads > 1:
@@ -133,7 +171,9 @@ def fit_heads(
         weights = torch.zeros(config.heads, n).scatter_add_(1, draws, torch.ones(config.heads, n)).T
     steps_per_epoch = math.ceil(n / config.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch)
+        optimiser,
+        max_lr=[group.get("lr", config.lr) for group in groups],
+        total_steps=max(1, config.epochs * steps_per_epoch),
     )
     history: list[float] = []
     started = time.perf_counter()
@@ -143,14 +183,24 @@ def fit_heads(
         total = 0.0
         for start in range(0, n, config.batch_size):
             index = order[start : start + config.batch_size]
+            r_chosen, r_rejected = head(chosen[index]), head(rejected[index])
+            if config.length_decorrelate:
+                both = torch.cat([r_chosen, r_rejected])
+                penalty = _batch_correlation(both, torch.cat([length_c[index], length_r[index]]))
+            if config.length_head:
+                # The length term takes the part of the preference that length explains.
+                r_chosen = r_chosen + length_c[index, None] * length_weight
+                r_rejected = r_rejected + length_r[index, None] * length_weight
             loss = bt_loss(
-                head(chosen[index]),
-                head(rejected[index]),
+                r_chosen,
+                r_rejected,
                 margins[index],
                 labels[index],
                 center_coef=config.center_coef,
                 weight=None if weights is None else weights[index],
             )
+            if config.length_decorrelate:
+                loss = loss + config.length_decorrelate * penalty
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -160,4 +210,8 @@ def fit_heads(
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
     head.eval()
-    return head, {"loss": history, "train_seconds": time.perf_counter() - started}
+    return head, {
+        "loss": history,
+        "train_seconds": time.perf_counter() - started,
+        "length_weight": [round(float(w), 4) for w in length_weight.detach()],
+    }
