@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rewardsmith.audit.cli import audit_app, report
@@ -178,6 +179,29 @@ def score(
         fail(f"no row could be scored: {reasons}", code=1)
     if not summary["rows"]:
         errors.print(f"warning: {input} has no rows", highlight=False)
+
+
+def _print_sandbox(sandbox: dict[str, Any] | None) -> None:
+    """Say when programs ran with less than full isolation, and why rows were refused (once:
+    the reason names the fix)."""
+    if not sandbox:
+        return
+    weak = sandbox.get("levels", {}).get("trusted-code-only")
+    if weak:
+        unmet = ", ".join(sandbox.get("unmet") or []) or "none on this machine"
+        errors.print(
+            f"[bold yellow]warning:[/] {weak} rows ran programs at sandbox level "
+            f"'trusted-code-only' (for code you trust, never a policy's output); unmet "
+            f"requirements: {escape(unmet)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if sandbox.get("refused"):
+        errors.print(
+            f"[bold yellow]sandbox refused rows:[/] {escape(str(sandbox['refused']))}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _progress_line(done: Any) -> str:
@@ -483,6 +507,7 @@ def _print_summary(summary: dict[str, Any], usage: dict[str, Any] | None = None)
         )
         table.add_row("judge cost (USD)", f"{usage['cost_usd']:.6f}")
     console.print(table)
+    _print_sandbox(summary.get("sandbox"))
     for key in ("output", "run_id", "resumed_rows", "rescored_changed_rows"):
         if summary.get(key) is not None:
             console.print(f"{key.replace('_', ' ')}: {summary[key]}", highlight=False)

@@ -246,3 +246,26 @@ def test_progress_lines_when_stderr_is_a_log_file(tmp_path: Path) -> None:
     assert len(lines) >= 2, done.stderr
     assert all(" rows (" in line and "rows/s" in line for line in lines), lines
     assert done.stdout.count("scoring:") == 0  # stdout keeps the summary only
+
+
+def test_the_summary_names_a_weak_sandbox_level_and_a_refusal_once(tmp_path: Path) -> None:
+    rows = [{"completion": c} for c in ("weak", "refused", "ok", "refused", "weak")]
+    data = write_jsonl(tmp_path / "rows.jsonl", rows)
+    done = run_cli("score", str(data), "-r", "sample_rewards:sandboxed", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 rows ran programs at sandbox level 'trusted-code-only'" in done.stderr
+    assert "unmet requirements: no network" in done.stderr
+    assert done.stderr.count("To fix: run as root") == 1
+    from rewardsmith.io.runlog import RunLog
+
+    run = RunLog().latest()  # REWARDSMITH_HOME: the test's own, also the command's
+    assert run.manifest["sandbox"] == {
+        "levels": {"trusted-code-only": 2, "isolated": 3},
+        "unmet": ["no network"],
+    }
+
+
+def test_no_sandbox_words_when_programs_ran_isolated(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "rows.jsonl", [{"completion": "ok"}] * 3)
+    done = run_cli("score", str(data), "-r", "sample_rewards:sandboxed", cwd=tmp_path)
+    assert done.returncode == 0 and "sandbox" not in done.stderr

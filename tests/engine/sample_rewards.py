@@ -148,3 +148,16 @@ def hog(sample: Sample) -> float:
         held.append(block)
     time.sleep(0.2)  # keep it resident long enough to be seen
     return float(len(held))
+
+
+@rewardsmith.reward("test.sandboxed", inline=True, reads=("completion",))
+def sandboxed(sample: Sample) -> Score:
+    """Reports what the code rewards report: ``weak`` ran at trusted-code-only without a
+    network namespace, ``refused`` was refused with the fix, anything else ran isolated."""
+    if sample.completion_text == "weak":
+        box = {"level": "trusted-code-only", "unmet": ["no network"]}
+        return Score(value=1.0, info={"sandbox": box})
+    if sample.completion_text == "refused":
+        reason = "sandbox refused to run an untrusted program: no network. To fix: run as root"
+        return Score.fail("refused", reason, sandbox={"level": "isolated"}, fault="grader")
+    return Score(value=1.0, info={"sandbox": {"level": "isolated"}})

@@ -212,6 +212,12 @@ def score_file(
         status = "failed"
         raise
     finally:
+        if tally.sandbox["levels"]:
+            # Provenance: the sandbox level the rows' programs ran at, and what it lacked.
+            run.manifest["sandbox"] = {
+                "levels": dict(tally.sandbox["levels"]),
+                "unmet": list(tally.sandbox["unmet"]),
+            }
         run.close(status)
         if own_engine:
             engine.close()  # fails what is still queued, so the scoring threads end now
