@@ -147,9 +147,10 @@ class Limits(_Strict):
     """Longer completions are ``refused`` instead of being handed to rewards."""
     worker_memory_mb: int | None = Field(default=None, gt=0)
     """Resident memory (MiB) a worker may hold while it runs a ``cpu`` reward on a row; past it
-    the worker is killed and the row is ``error`` with reason ``memory limit ...``. Unset: the
-    caller's setting (``rewardsmith score --memory-mb``, ``ServeConfig.worker_memory_mb``), else
-    4096. Applied where the runner builds its engine for this spec (``score``, ``serve``)."""
+    the worker is killed and the row is ``error`` with reason ``memory limit ...``. Unset: 4096.
+    ``rewardsmith score --memory-mb`` and ``ServeConfig.worker_memory_mb`` win over it. Applied
+    where a runner builds its engine for this spec (``score``, ``serve``); an `Engine` you build
+    takes ``Engine(memory_mb=...)``."""
 
 
 class Spec(_Strict):
