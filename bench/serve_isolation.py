@@ -18,8 +18,8 @@ import threading
 import time
 
 from rewardsmith import Engine, load_spec
+from rewardsmith.engine.batcher import MicroBatcher
 from rewardsmith.engine.engine import prepare_rows
-from rewardsmith.serve.batcher import MicroBatcher
 
 SPEC = load_spec(
     {

@@ -22,9 +22,8 @@ from rewardsmith.core import (
     load_spec,
     reward,
 )
+from rewardsmith.core.version import __version__
 from rewardsmith.engine import Engine, ScoredBatch, ascore, score
-
-__version__ = "0.1.0"
 
 __all__ = [
     "STATUSES",

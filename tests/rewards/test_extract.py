@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from rewardsmith.rewards.extract import (
+from rewardsmith.core.extract import (
     DEFAULT_RULES,
     RULES,
     Extraction,

@@ -9,8 +9,8 @@ import pytest
 import serve_rewards  # noqa: F401  (serve_test.slow)
 
 from rewardsmith import Engine, EngineError, load_spec
+from rewardsmith.engine.batcher import MicroBatcher, QueueFullError
 from rewardsmith.engine.engine import prepare_rows
-from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
 
 
 @pytest.fixture(scope="module")

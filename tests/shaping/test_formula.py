@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rewardsmith.shaping.formula import Formula, FormulaError
+from rewardsmith.core.formula import Formula, FormulaError
 
 NAMES = ["a", "b", "c"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from rewardsmith.core.builtins import BUILTIN_REWARDS
 from rewardsmith.core.errors import RegistryError
-from rewardsmith.core.reward import Reward
+from rewardsmith.core.reward import Reward, use_default_registry
 
 __all__ = ["ENTRY_POINT_GROUP", "Registry", "default_registry", "get_reward", "list_rewards"]
 
@@ -158,6 +158,7 @@ def _install_hint(exc: ImportError) -> str:
 
 
 default_registry = Registry(BUILTIN_REWARDS)
+use_default_registry(default_registry)
 
 
 def get_reward(name: str) -> Reward:

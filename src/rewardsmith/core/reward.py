@@ -8,10 +8,11 @@ import time
 import traceback
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 import pydantic
 
+from rewardsmith.core.errors import RegistryError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score, coerce_score
 
@@ -23,6 +24,30 @@ ENGINE_PARAMS: Final = frozenset({"timeout_s", "retries", "concurrency"})
 """Params the engine consumes itself; a reward sees them only if its signature asks for them."""
 
 DEFAULT_READS: Final = ("prompt", "completion", "reference", "task", "extra")
+
+
+class _Registrar(Protocol):
+    def add(self, reward: Reward) -> None: ...
+
+    def get(self, name: str) -> Reward: ...
+
+
+# The registry imports this module (it stores `Reward`s), so this module cannot import it back:
+# `core/registry.py` hands its default registry over with `use_default_registry` when it is
+# imported, which the package's `__init__` does before any reward is defined.
+_registry: _Registrar | None = None
+
+
+def use_default_registry(registry: _Registrar) -> None:
+    """Where the `reward` decorator registers, and where a worker looks a reward up by name."""
+    global _registry
+    _registry = registry
+
+
+def _default_registry() -> _Registrar:
+    if _registry is None:  # pragma: no cover - core/__init__ imports the registry first
+        raise RegistryError("rewardsmith.core.registry has not been imported")
+    return _registry
 
 
 class Reward:
@@ -208,9 +233,7 @@ def reward(
             check_reference=check_reference,
         )
         if register:
-            from rewardsmith.core.registry import default_registry
-
-            default_registry.add(made)
+            _default_registry().add(made)
         return made
 
     return wrap
@@ -273,11 +296,8 @@ def _load_reward(ref: str, name: str) -> Reward:
             continue
         if isinstance(target, Reward):
             return target
-    from rewardsmith.core.errors import RegistryError
-    from rewardsmith.core.registry import default_registry
-
     try:
-        return default_registry.get(name)
+        return _default_registry().get(name)
     except RegistryError:
         raise RegistryError(
             f"reward {name!r} ({ref}) cannot be found in a worker process: define it at module "

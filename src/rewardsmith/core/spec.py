@@ -25,6 +25,7 @@ import pydantic
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rewardsmith.core.errors import RegistryError, SpecError
+from rewardsmith.core.formula import Formula, FormulaError
 from rewardsmith.core.registry import Registry, default_registry
 from rewardsmith.core.reward import ENGINE_PARAMS, Reward
 from rewardsmith.core.shaping_spec import (
@@ -269,8 +270,6 @@ def _check_shaping(spec: Spec, names: list[str]) -> None:
     if spec.combine == "formula":
         if not spec.formula:
             raise ValueError('combine = "formula" needs a formula, e.g. formula = "min(a, b)"')
-        from rewardsmith.shaping.formula import Formula, FormulaError  # parser only; no cycle
-
         try:
             Formula(spec.formula, names=known)
         except FormulaError as exc:

@@ -27,8 +27,8 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.core.spec import Spec, load_spec
 from rewardsmith.engine.api import default_engine
+from rewardsmith.engine.batcher import MicroBatcher
 from rewardsmith.engine.engine import Engine, prepare_rows
-from rewardsmith.serve.batcher import MicroBatcher
 
 __all__ = ["SPEC_ENV", "BatchedScorer", "plain", "spec_from"]
 

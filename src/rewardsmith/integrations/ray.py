@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import time
 import warnings
@@ -37,13 +36,14 @@ from typing import Any
 from rewardsmith.core.errors import EngineError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.core.spec import ResolvedTerm, Spec, resolve_terms
+from rewardsmith.core.spec import ResolvedTerm, Spec
 from rewardsmith.engine.batch import ScoredBatch
 from rewardsmith.engine.engine import Engine, Row
+from rewardsmith.integrations.ray_actor import RewardActor, _ray, is_row_local
+from rewardsmith.integrations.ray_data import _ShardScorer, score_dataset
 
-__all__ = ["RayEngine", "RayRecovery", "RewardActor", "score_dataset"]  # noqa: F822  (module __getattr__)
+__all__ = ["RayEngine", "RayRecovery", "RewardActor", "score_dataset"]
 
-_INSTALL_HINT = "the Ray backend needs ray: pip install 'rewardsmith[ray]'"
 _CLIENT_HINT = (
     "a ray:// address needs the Ray client (grpcio): pip install 'ray[client]' "
     "(or 'rewardsmith[ray]', which includes it)"
@@ -63,53 +63,6 @@ class RayRecovery:
     """Rows that killed every actor they were tried on, scored ``error``."""
     reasons: list[str] = field(default_factory=list)
     """The first line of each actor death (at most the last 20)."""
-
-
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(_INSTALL_HINT) from exc
-    return ray
-
-
-class RewardActor:
-    """What runs inside one Ray actor: an engine and a spec (wrapped with ``ray.remote``)."""
-
-    def __init__(self, spec: Spec, workers: int = 1, sys_path: list[str] | None = None) -> None:
-        for entry in reversed(sys_path or []):
-            if entry not in sys.path:
-                sys.path.insert(0, entry)
-        self.spec = spec
-        self.terms = resolve_terms(spec)
-        self.engine = Engine(workers)
-
-    def score(self, rows: list[Row], ids: list[str]) -> ScoredBatch:
-        return self.engine.score_prepared(rows, ids, self.spec, self.terms)
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    def node(self) -> str:
-        """The id of the Ray node this actor runs on."""
-        import ray
-
-        return str(ray.get_runtime_context().get_node_id())
-
-    def close(self) -> None:
-        self.engine.close()
-
-
-def is_row_local(spec: Spec) -> bool:
-    """Whether each row's reward depends only on its row (and its group), so batches can be
-    split between actors without changing a number."""
-    if getattr(spec, "normalize", None) is not None or getattr(spec, "unlikeliness", None):
-        return False
-    for item in [*spec.terms, *getattr(spec, "ensembles", [])]:
-        # Some transforms keep running statistics; treat every shaped term as batch-level.
-        if getattr(item, "transform", None) or getattr(item, "credit", None) is not None:
-            return False
-    return True
 
 
 class RayEngine(Engine):
@@ -408,8 +361,6 @@ class RayEngine(Engine):
     def _dataset(
         self, ray: Any, items: list[dict[str, Any]], spec: Spec, count: int, shards: int
     ) -> Any:
-        from rewardsmith.integrations.ray_data import _ShardScorer
-
         return ray.data.from_items(items).map_batches(
             _ShardScorer,
             fn_constructor_kwargs={
@@ -492,13 +443,3 @@ def _pack(units: list[list[int]], count: int) -> list[list[list[int]]]:
         shards[-1].append(unit)
         size += len(unit)
     return shards
-
-
-def __getattr__(name: str) -> Any:
-    # `score_dataset` lives in ray_data, which imports this module: resolved on first use so
-    # that either module may be imported first (Ray workers import ray_data by itself).
-    if name == "score_dataset":
-        from rewardsmith.integrations.ray_data import score_dataset
-
-        return score_dataset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

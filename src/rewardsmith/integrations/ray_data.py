@@ -13,7 +13,7 @@ from typing import Any
 
 from rewardsmith.core.errors import SpecError
 from rewardsmith.core.spec import Spec, load_resolved
-from rewardsmith.integrations.ray import RewardActor, _ray, is_row_local
+from rewardsmith.integrations.ray_actor import RewardActor, _ray, is_row_local
 
 __all__ = ["score_dataset"]
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from string import ascii_uppercase
 from typing import Any, ClassVar, Final
 
+from rewardsmith.core.extract import extract_answer, last_boxed
+from rewardsmith.core.params import CheckedParam
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.extract import extract_answer, last_boxed
-from rewardsmith.rewards.params import CheckedParam
 from rewardsmith.rewards.text import normalize_answer
 
 __all__ = ["choice"]

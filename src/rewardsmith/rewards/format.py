@@ -21,10 +21,10 @@ from typing import Any, ClassVar, Final, Literal
 import jsonschema
 import referencing.exceptions
 
+from rewardsmith.core.params import CheckedParam
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.params import CheckedParam
 
 __all__ = ["json_schema", "tag_format"]
 

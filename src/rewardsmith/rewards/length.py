@@ -21,15 +21,15 @@ import math
 import re
 from typing import Any, ClassVar, Final, Literal
 
-from rewardsmith.core.reward import reward
-from rewardsmith.core.sample import Sample
-from rewardsmith.core.score import Score
-from rewardsmith.rewards.params import (
+from rewardsmith.core.params import (
     CheckedParam,
     NonNegativeInt,
     NonPositiveFloat,
     PositiveInt,
 )
+from rewardsmith.core.reward import reward
+from rewardsmith.core.sample import Sample
+from rewardsmith.core.score import Score
 
 __all__ = ["Unit", "length", "measure", "repetition"]
 

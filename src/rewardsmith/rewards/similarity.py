@@ -23,11 +23,11 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final, Literal, get_args
 
+from rewardsmith.core.extract import Rule, extract_answer
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.extract import Rule, extract_answer
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 
 try:
     from rouge_score import rouge_scorer

@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final, Literal
 
+from rewardsmith.core.extract import Rule, extract_answer
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.extract import Rule, extract_answer
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 
 __all__ = ["exact_match", "f1", "normalize_answer", "regex"]
 
@@ -152,7 +152,7 @@ def exact_match(
 
     Args:
         sample: the sample; ``reference`` holds the acceptable answer(s).
-        extract: extraction rules to apply first (see `rewardsmith.rewards.extract`), e.g.
+        extract: extraction rules to apply first (see `rewardsmith.core.extract`), e.g.
             ``["boxed", "answer_tag"]``; empty (the default) compares the whole completion.
         normalize: apply SQuAD normalisation to both sides.
 

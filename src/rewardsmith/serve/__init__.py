@@ -4,8 +4,8 @@ Importing this package loads no HTTP server; `run_server` and `uvicorn_config` i
 when called.
 """
 
+from rewardsmith.engine.batcher import MicroBatcher, QueueFullError
 from rewardsmith.serve.app import RewardServer, create_app
-from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
 from rewardsmith.serve.config import ServeConfig
 from rewardsmith.serve.server import run_server, uvicorn_config
 

@@ -32,9 +32,10 @@ from rewardsmith.core.errors import EngineError, RewardFailedError, SpecError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import STATUSES
 from rewardsmith.core.spec import Spec, load_spec, resolve_terms
+from rewardsmith.core.version import __version__
+from rewardsmith.engine.batcher import MicroBatcher, QueueFullError
 from rewardsmith.engine.engine import Engine
 from rewardsmith.io.runlog import RunLog
-from rewardsmith.serve.batcher import MicroBatcher, QueueFullError
 from rewardsmith.serve.config import ServeConfig
 from rewardsmith.serve.idempotency import IdempotencyRecord, answer_once
 from rewardsmith.serve.limits import BodyBudget, ClientDisconnected, read_body
@@ -96,8 +97,6 @@ class RewardServer:
     def __init__(
         self, spec: Any, config: ServeConfig | None = None, *, engine: Engine | None = None
     ) -> None:
-        from rewardsmith import __version__
-
         self.spec: Spec = load_spec(spec)
         self.config = config or ServeConfig()
         self.terms = resolve_terms(self.spec)

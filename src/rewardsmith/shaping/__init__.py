@@ -15,6 +15,7 @@ for use from Python:
   `rewardsmith.shaping.gym_wrappers` (needs the ``[gym]`` extra)
 """
 
+from rewardsmith.core.formula import Formula, FormulaError
 from rewardsmith.shaping.advantages import compute_advantages
 from rewardsmith.shaping.combine import Shaper, combine_terms
 from rewardsmith.shaping.credit import (
@@ -24,7 +25,6 @@ from rewardsmith.shaping.credit import (
     pure_step_rewards,
 )
 from rewardsmith.shaping.ensembles import pool
-from rewardsmith.shaping.formula import Formula, FormulaError
 from rewardsmith.shaping.group import label_accuracy, majority_vote, pkpo_rewards, unlikeliness
 from rewardsmith.shaping.lexicographic import win_rates
 from rewardsmith.shaping.potential import PotentialShaping, shaping_term

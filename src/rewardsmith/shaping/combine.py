@@ -36,6 +36,7 @@ from typing import Any
 
 import msgspec
 
+from rewardsmith.core.formula import Formula, FormulaError
 from rewardsmith.core.policy import apply_policy
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -44,7 +45,6 @@ from rewardsmith.core.spec import Spec
 from rewardsmith.shaping.constrained import Multipliers
 from rewardsmith.shaping.credit import aggregate
 from rewardsmith.shaping.ensembles import pool
-from rewardsmith.shaping.formula import Formula, FormulaError
 from rewardsmith.shaping.group import unlikeliness
 from rewardsmith.shaping.lexicographic import win_rates
 from rewardsmith.shaping.transforms import Clip, Transform, TransformError, build_transform

@@ -26,6 +26,7 @@ from collections.abc import Hashable, Sequence
 from fractions import Fraction
 from typing import Any
 
+from rewardsmith.core.extract import extract_answer
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -52,8 +53,6 @@ def _answer_of(sample: Sample, source: str) -> str | None:
     if source == "text":
         text = sample.completion_text.strip()
         return canonical_answer(text) if text else None
-    from rewardsmith.rewards.extract import extract_answer
-
     found = extract_answer(sample.completion_text)
     return canonical_answer(found.text) if found is not None and found.text.strip() else None
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, SupportsFloat
 
+from rewardsmith.core.formula import Formula
 from rewardsmith.core.shaping_spec import TransformSpec
-from rewardsmith.shaping.formula import Formula
 from rewardsmith.shaping.potential import PotentialShaping
 from rewardsmith.shaping.transforms import LogSigmoidCentered, Transform, build_transform
 

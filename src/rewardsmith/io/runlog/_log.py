@@ -16,6 +16,7 @@ from typing import Any
 
 from rewardsmith.core.errors import InputError
 from rewardsmith.core.spec import ResolvedTerm, Spec
+from rewardsmith.core.version import __version__
 from rewardsmith.io.runlog._rows import EMPTY_TABLE_SQL
 from rewardsmith.io.runlog._run import Run, glob_literal, write_json
 
@@ -42,8 +43,6 @@ class RunLog:
         output_path: str | None = None,
         argv: list[str] | None = None,
     ) -> Run:
-        from rewardsmith import __version__
-
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         directory = self.root / f"run={run_id}"
         directory.mkdir(parents=True, exist_ok=False)

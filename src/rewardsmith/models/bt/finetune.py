@@ -25,6 +25,7 @@ import numpy as np
 
 from rewardsmith.models.bt.data import PreferencePair
 from rewardsmith.models.bt.encoder import resolve_encoder, tokenize_pairs
+from rewardsmith.models.bt.evaluate import evaluate_pairs
 from rewardsmith.models.deps import require
 
 __all__ = ["FinetuneConfig", "FinetunedRewardModel", "finetune_reward_model"]
@@ -124,7 +125,6 @@ def finetune_reward_model(
     """Fine-tune ``base`` (a local directory or model package) on the pairs; evaluate held-out."""
     torch = require("torch", "rm")
     transformers = require("transformers", "rm")
-    from rewardsmith.models.bt.model import evaluate_pairs
     from rewardsmith.models.bt.train import bt_loss
 
     config = config or FinetuneConfig()

@@ -27,13 +27,13 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.policy import GRADER_FAULT
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.models.bt.data import conversation_text
 from rewardsmith.models.bt.model import MANIFEST, PairScorer, load_reward_model
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 
 __all__ = ["ModelDir", "rm_reward"]
 

@@ -31,13 +31,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, TypeVar
 
+from rewardsmith.core.params import CheckedParam
 from rewardsmith.core.policy import GRADER_FAULT
 from rewardsmith.core.score import Score
 from rewardsmith.models.judge import budget as budgets
 from rewardsmith.models.judge.client import chat
 from rewardsmith.models.judge.parsing import OutOfRange, is_refusal
 from rewardsmith.models.judge.prompts import SYSTEM
-from rewardsmith.rewards.params import CheckedParam
 
 __all__ = ["BaseUrl", "JudgeSettings", "RowUsage", "ask", "before_deadline", "grader_failure"]
 

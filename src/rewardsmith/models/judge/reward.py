@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -31,7 +32,6 @@ from rewardsmith.models.judge.guards import GUARDS, Guard, guard_score
 from rewardsmith.models.judge.pairwise import compare
 from rewardsmith.models.judge.parsing import ScoreRule, parse_yes_no, read_score
 from rewardsmith.models.judge.prompts import SYSTEM, TEMPLATES, check_template, render
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 
 __all__ = ["ScaleTop", "Template", "judge"]
 

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -35,7 +36,6 @@ from rewardsmith.models.judge.calls import BaseUrl, JudgeSettings, RowUsage, ask
 from rewardsmith.models.judge.guards import GUARDS, Guard, guard_score
 from rewardsmith.models.judge.parsing import parse_yes_no
 from rewardsmith.models.judge.prompts import SYSTEM, TEMPLATES, render
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 
 __all__ = ["Criterion", "check_rule", "parse_rubric", "rubric_grade"]
 

@@ -34,12 +34,12 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.models.vlm.encoder import ClipEncoder, ImageError, load_clip, load_image
 from rewardsmith.models.vlm.goal import goal_baseline_reward
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 
 __all__ = ["ClipModelRef", "Strength", "clip_reward"]
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from rewardsmith.core.params import PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -48,7 +49,6 @@ from rewardsmith.rewards.instructions.registry import (
     Verdict,
     get_checker,
 )
-from rewardsmith.rewards.params import PositiveInt
 
 __all__ = ["CHECKERS", "Constraint", "instruction_following", "loose_variants", "read_constraints"]
 

@@ -11,10 +11,10 @@ Example:
 
 from __future__ import annotations
 
+from rewardsmith.core.params import NonNegativeInt
 from rewardsmith.rewards.instructions.counting import count_capital_words
 from rewardsmith.rewards.instructions.language import is_language
 from rewardsmith.rewards.instructions.registry import Context, Relation, Verdict, checker, compare
-from rewardsmith.rewards.params import NonNegativeInt
 
 __all__ = ["capital_word_frequency", "english_capital", "english_lowercase"]
 

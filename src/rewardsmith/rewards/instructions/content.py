@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from rewardsmith.core.params import PositiveInt
 from rewardsmith.rewards.instructions.registry import Context, Phrase, Verdict, checker
-from rewardsmith.rewards.params import PositiveInt
 
 __all__ = ["count_placeholders", "number_placeholders", "postscript"]
 

@@ -14,8 +14,8 @@ import json
 import re
 from typing import Final
 
+from rewardsmith.core.params import PositiveInt
 from rewardsmith.rewards.instructions.registry import Context, Phrase, Verdict, checker
-from rewardsmith.rewards.params import PositiveInt
 
 __all__ = [
     "constrained_response",

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from rewardsmith.core.params import NonNegativeInt, PositiveInt
 from rewardsmith.rewards.instructions.counting import sentences_within_bound
 from rewardsmith.rewards.instructions.registry import Context, Phrase, Verdict, checker
-from rewardsmith.rewards.params import NonNegativeInt, PositiveInt
 
 __all__ = [
     "bigram_wrapping",

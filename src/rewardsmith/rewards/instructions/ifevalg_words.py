@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from rewardsmith.core.params import NonNegativeInt, PositiveInt
 from rewardsmith.rewards.instructions.counting import sentences_within_bound, word_tokens
 from rewardsmith.rewards.instructions.keywords import frequency, letter_frequency
 from rewardsmith.rewards.instructions.registry import (
@@ -33,7 +34,6 @@ from rewardsmith.rewards.instructions.registry import (
     checker,
     compare,
 )
-from rewardsmith.rewards.params import NonNegativeInt, PositiveInt
 
 __all__ = [
     "count_increment_word",

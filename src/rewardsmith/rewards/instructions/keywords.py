@@ -19,6 +19,7 @@ import functools
 import re
 from typing import Any, ClassVar
 
+from rewardsmith.core.params import CheckedParam, NonNegativeInt
 from rewardsmith.rewards.instructions.counting import without_code
 from rewardsmith.rewards.instructions.registry import (
     Context,
@@ -29,7 +30,6 @@ from rewardsmith.rewards.instructions.registry import (
     checker,
     compare,
 )
-from rewardsmith.rewards.params import CheckedParam, NonNegativeInt
 
 __all__ = ["existence", "forbidden_words", "frequency", "letter_frequency"]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from rewardsmith.core.params import PositiveInt
 from rewardsmith.rewards.instructions.counting import (
     MAX_SENTENCE_ENDS,
     bounded_sentence_count,
@@ -30,7 +31,6 @@ from rewardsmith.rewards.instructions.registry import (
     checker,
     compare,
 )
-from rewardsmith.rewards.params import PositiveInt
 
 __all__ = ["nth_paragraph_first_word", "number_paragraphs", "number_sentences", "number_words"]
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 import pydantic
 
-from rewardsmith.rewards.params import CheckedParam
+from rewardsmith.core.params import CheckedParam
 
 __all__ = [
     "CHECKERS",

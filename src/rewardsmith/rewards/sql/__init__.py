@@ -24,10 +24,10 @@ import os
 from collections import Counter
 from typing import Any, ClassVar, Final, Literal
 
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 from rewardsmith.rewards.sql.execute import (
     Database,
     QueryResult,

@@ -28,10 +28,10 @@ from typing import Any, ClassVar, Final, Literal
 
 import referencing.exceptions
 
+from rewardsmith.core.params import CheckedParam, PositiveInt
 from rewardsmith.core.reward import reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.params import CheckedParam, PositiveInt
 from rewardsmith.rewards.tools.bfcl import NumberRule
 from rewardsmith.rewards.tools.match import (
     PairScore,
