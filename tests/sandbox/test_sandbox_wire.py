@@ -55,9 +55,9 @@ def test_subclasses_cross_as_their_base_data():
 
 
 def test_objects_are_refused():
-    with pytest.raises(_wire.WireError):
+    with pytest.raises(_wire.PlainDataError):
         _wire.dumps(object())
-    with pytest.raises(_wire.WireError):
+    with pytest.raises(_wire.PlainDataError):
         _wire.dumps(lambda: 0)
 
 
@@ -76,7 +76,7 @@ def test_objects_are_refused():
     ],
 )
 def test_malformed_encodings_are_rejected(text):
-    with pytest.raises(_wire.WireError):
+    with pytest.raises(_wire.PlainDataError):
         _wire.loads(text)
 
 
@@ -107,5 +107,5 @@ def test_exact_numbers_cross_by_value():
     ],
 )
 def test_malformed_exact_numbers_are_wire_errors(text: str):
-    with pytest.raises(_wire.WireError):
+    with pytest.raises(_wire.PlainDataError):
         _wire.loads(text)

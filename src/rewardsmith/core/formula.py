@@ -31,6 +31,8 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
+from rewardsmith.core.errors import RewardsmithError
+
 __all__ = ["FUNCTIONS", "Formula", "FormulaError"]
 
 MAX_LENGTH: Final = 2000
@@ -39,7 +41,7 @@ MAX_NODES: Final = 400
 Evaluator = Callable[[Mapping[str, float]], float]
 
 
-class FormulaError(ValueError):
+class FormulaError(RewardsmithError, ValueError):
     """A formula that cannot be parsed, names something unknown, or fails on some values."""
 
 

@@ -6,6 +6,8 @@ from typing import Any, Final
 
 import msgspec
 
+from rewardsmith.core.errors import RewardsmithError
+
 __all__ = ["KNOWN_FIELDS", "Message", "Sample", "SampleError", "message_text"]
 
 Message = dict[str, Any]
@@ -15,7 +17,7 @@ KNOWN_FIELDS: Final = ("id", "prompt", "completion", "reference", "task", "group
 _KNOWN: Final = frozenset(KNOWN_FIELDS)
 
 
-class SampleError(ValueError):
+class SampleError(RewardsmithError, ValueError):
     """A row cannot become a `Sample`; ``field`` names the offending field."""
 
     def __init__(self, field: str, reason: str) -> None:

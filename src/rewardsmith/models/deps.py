@@ -14,10 +14,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from rewardsmith.core.errors import RewardsmithError
+
 __all__ = ["MissingDependencyError", "require"]
 
 
-class MissingDependencyError(ImportError):
+class MissingDependencyError(RewardsmithError, ImportError):
     """An optional dependency is not installed; the message says which extra brings it."""
 
 

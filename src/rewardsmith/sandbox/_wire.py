@@ -26,7 +26,7 @@ import math
 import sys
 from typing import Any
 
-__all__ = ["WireError", "decode", "dumps", "encode", "loads"]
+__all__ = ["PlainDataError", "decode", "dumps", "encode", "loads"]
 
 MAX_DEPTH = 100
 MAX_TEXT = 100_000
@@ -36,13 +36,17 @@ MAX_FRACTION_BITS = 1 << 16
 _BIG_INT_BITS = 13_000  # about 3900 decimal digits: below CPython's 4300-digit str limit
 
 
-class WireError(ValueError):
-    """A value cannot cross the boundary (not plain data, too deep, or malformed)."""
+class PlainDataError(ValueError):
+    """A value cannot cross the boundary (not plain data, too deep, or malformed).
+
+    Outside `rewardsmith.RewardsmithError` on purpose: the zygote loads this module by path and
+    cannot import rewardsmith. It never leaves `launcher`, which turns it into a result.
+    """
 
 
 def encode(value: Any, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
-        raise WireError("value nested deeper than 100 levels")
+        raise PlainDataError("value nested deeper than 100 levels")
     if value is None or value is True or value is False:
         return value
     kind = type(value)
@@ -86,7 +90,7 @@ def encode(value: Any, depth: int = 0) -> Any:
     decimal = sys.modules.get("decimal")
     if decimal is not None and isinstance(value, decimal.Decimal):
         return {"m": decimal.Decimal.__str__(value)}
-    raise WireError(f"{kind.__name__} is not plain data")
+    raise PlainDataError(f"{kind.__name__} is not plain data")
 
 
 def dumps(value: Any) -> str:
@@ -94,16 +98,16 @@ def dumps(value: Any) -> str:
 
 
 def decode(data: Any, depth: int = 0) -> Any:
-    """Rebuild builtin values from an encoding; raises `WireError` on anything unexpected."""
+    """Rebuild builtin values from an encoding; raises `PlainDataError` on anything unexpected."""
     if depth > MAX_DEPTH:
-        raise WireError("value nested deeper than 100 levels")
+        raise PlainDataError("value nested deeper than 100 levels")
     kind = type(data)
     if data is None or kind is bool or kind is int or kind is float or kind is str:
         return data
     if kind is list:
         return [decode(item, depth + 1) for item in data]
     if kind is not dict or len(data) != 1:
-        raise WireError(f"malformed value of type {kind.__name__}")
+        raise PlainDataError(f"malformed value of type {kind.__name__}")
     ((tag, body),) = data.items()
     try:
         if tag == "f" and body in ("nan", "inf", "-inf"):
@@ -119,19 +123,19 @@ def decode(data: Any, depth: int = 0) -> Any:
         if tag == "q" and type(body) is list and len(body) == 2:
             num, den = (decode(part, depth + 1) for part in body)
             if type(num) is not int or type(den) is not int or den <= 0:
-                raise WireError("malformed fraction")
+                raise PlainDataError("malformed fraction")
             if max(num.bit_length(), den.bit_length()) > MAX_FRACTION_BITS:
-                raise WireError("fraction too large")
+                raise PlainDataError("fraction too large")
             import fractions
 
             return fractions.Fraction(num, den)
         if tag == "c" and type(body) is list and len(body) == 2:
             real, imag = (decode(part, depth + 1) for part in body)
             if type(real) is not float or type(imag) is not float:
-                raise WireError("complex parts must be floats")
+                raise PlainDataError("complex parts must be floats")
             return complex(real, imag)
         if type(body) is not list:
-            raise WireError(f"malformed {tag!r} value")
+            raise PlainDataError(f"malformed {tag!r} value")
         if tag == "t":
             return tuple(decode(item, depth + 1) for item in body)
         if tag == "s":
@@ -142,17 +146,17 @@ def decode(data: Any, depth: int = 0) -> Any:
             out = {}
             for pair in body:
                 if type(pair) is not list or len(pair) != 2:
-                    raise WireError("malformed dict item")
+                    raise PlainDataError("malformed dict item")
                 out[decode(pair[0], depth + 1)] = decode(pair[1], depth + 1)
             return out
     except (TypeError, ValueError, ArithmeticError) as exc:  # unhashable key; bad number text
-        raise WireError(str(exc)) from None
-    raise WireError(f"unknown tag {tag!r}")
+        raise PlainDataError(str(exc)) from None
+    raise PlainDataError(f"unknown tag {tag!r}")
 
 
 def loads(text: str | bytes) -> Any:
     try:
         raw = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise WireError(f"not JSON: {str(exc)[:200]}") from None
+        raise PlainDataError(f"not JSON: {str(exc)[:200]}") from None
     return decode(raw)

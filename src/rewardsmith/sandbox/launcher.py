@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Final
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.sandbox import _wire
 from rewardsmith.sandbox.limits import SandboxLimits
 from rewardsmith.sandbox.protections import LEVELS, Protections, SandboxLevel
@@ -54,7 +55,7 @@ Call = tuple[str, Sequence[Any], dict[str, Any]]
 """``(function name, positional args, keyword args)``; the name may be ``Class.method``."""
 
 
-class SandboxError(RuntimeError):
+class SandboxError(RewardsmithError, RuntimeError):
     """The sandbox itself failed (the zygote would not start); never the program's fault."""
 
 
@@ -397,7 +398,7 @@ class CallSession:
         self.calls += 1
         try:
             line = _wire.dumps([name, list(args), dict(kwargs)]).encode() + b"\n"
-        except _wire.WireError as exc:
+        except _wire.PlainDataError as exc:
             raise TypeError(f"argument is not plain data: {exc}") from None
         deadline = time.monotonic() + (
             timeout_s if timeout_s is not None else self._limits.wall_limit_s
@@ -512,11 +513,11 @@ def _call_result(line: bytes) -> CallResult:
     if "ok" in message and len(message) == 1:
         try:
             return CallResult("ok", value=_wire.decode(message["ok"]))
-        except (_wire.WireError, RecursionError, ValueError) as exc:
+        except (_wire.PlainDataError, RecursionError, ValueError) as exc:
             return CallResult("invalid_value", error=str(exc)[:300])
     error = message.get("error")
     if isinstance(error, str):
-        if error.startswith("WireError"):
+        if error.startswith("PlainDataError"):
             return CallResult("invalid_value", error=error[:300])
         return CallResult("runtime_error", error=error[:300])
     return CallResult("invalid_value", error="malformed answer")

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.serve.wire import WireError
 
 __all__ = ["BodyBudget", "ClientDisconnected", "header_timeout_protocol", "read_body"]
@@ -62,7 +63,7 @@ class BodyBudget:
         self.used -= size
 
 
-class ClientDisconnected(Exception):
+class ClientDisconnected(RewardsmithError):
     """The client went away before its body arrived."""
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.sample import Sample, SampleError
 from rewardsmith.core.score import Score
 from rewardsmith.core.spec import TermSpec
@@ -104,7 +105,7 @@ Reply = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
 """A route's answer: status, body, content type, extra headers."""
 
 
-class WireError(Exception):
+class WireError(RewardsmithError):
     """A request the server refuses: the HTTP status and the body to send."""
 
     def __init__(

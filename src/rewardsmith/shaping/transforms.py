@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.shaping_spec import TransformSpec
 
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-class TransformError(ValueError):
+class TransformError(RewardsmithError, ValueError):
     """One row cannot be transformed (a missing or malformed field); the message says which."""
 
 

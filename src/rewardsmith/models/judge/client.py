@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.core.errors import RewardsmithError
+
 __all__ = ["ChatResult", "JudgeResponseError", "ResponseCache", "chat"]
 
 
-class JudgeResponseError(Exception):
+class JudgeResponseError(RewardsmithError):
     """The endpoint answered 200 with something that is not an OpenAI chat completion."""
 
 

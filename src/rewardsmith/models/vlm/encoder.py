@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.models.deps import require
 
 __all__ = ["ClipEncoder", "ImageError", "ImageLike", "ImageTextEncoder", "load_clip", "load_image"]
@@ -35,7 +36,7 @@ ImageLike = str | bytes | Path | np.ndarray | Sequence[Any]
 """A path, raw file bytes, a ``data:image/...;base64,`` URL, an HxW(x3|4) array or nested lists."""
 
 
-class ImageError(ValueError):
+class ImageError(RewardsmithError, ValueError):
     """An image cannot be read or has the wrong shape; the message says which and why."""
 
 

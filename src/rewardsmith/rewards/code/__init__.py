@@ -36,8 +36,8 @@ from rewardsmith.rewards.code.compare import CHECKERS, register_checker, tokens_
 from rewardsmith.rewards.code.extract import Block, extract_program
 from rewardsmith.rewards.code.grade import ReferenceProblem, TestVerdict, grade
 from rewardsmith.rewards.code.reference import (
+    InvalidReferenceError,
     Problem,
-    ReferenceError,
     check_reference,
     parse_reference,
 )
@@ -46,8 +46,8 @@ from rewardsmith.sandbox import SandboxError, SandboxLimits, SandboxRefused, def
 __all__ = [
     "CHECKERS",
     "Block",
+    "InvalidReferenceError",
     "Problem",
-    "ReferenceError",
     "TestVerdict",
     "check_reference",
     "code",
@@ -99,7 +99,7 @@ def code(
     """
     try:
         problem = parse_reference(sample.reference)
-    except ReferenceError as exc:
+    except InvalidReferenceError as exc:
         return Score.fail("invalid_reference", str(exc))
     program = extract_program(sample.completion_text, block)
     if program is None:

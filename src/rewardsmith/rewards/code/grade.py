@@ -8,11 +8,12 @@ import math
 import time
 from typing import Any, Final, Literal
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.rewards.code.asserts import CallCase
 from rewardsmith.rewards.code.compare import CHECKERS, as_real, tokens_match, values_equal
 from rewardsmith.rewards.code.reference import Problem, StdioCase
 from rewardsmith.sandbox import CallResult, CallSession, RunResult, Sandbox, SandboxLimits
-from rewardsmith.sandbox._wire import WireError
+from rewardsmith.sandbox._wire import PlainDataError
 
 __all__ = ["ReferenceProblem", "TestVerdict", "Verdict", "grade"]
 
@@ -59,7 +60,7 @@ def grade(
     for call in problem.calls:
         try:
             run, (answer,) = box.call(program, [(call.fn, call.args, call.kwargs)], limits)
-        except WireError as exc:
+        except PlainDataError as exc:
             raise ReferenceProblem(
                 f"{call.source or call.fn}: argument is not plain data: {exc}"
             ) from None
@@ -156,8 +157,8 @@ class _ProgramFailed(BaseException):
         self.result = result
 
 
-class ReferenceProblem(Exception):
-    pass
+class ReferenceProblem(RewardsmithError):
+    """The tests themselves cannot run: they pass the program something that is not plain data."""
 
 
 class _Remote:

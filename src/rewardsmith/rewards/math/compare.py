@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.rewards.math.evaluate import (
     EvalError,
     TooLarge,
@@ -103,7 +104,7 @@ class Tolerance:
     approximate: bool = True
 
 
-class Undecided(Exception):
+class Undecided(RewardsmithError):
     """Neither equal nor provably different within the cost bounds (e.g. ``9999!`` vs ``x``)."""
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, Final
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.rewards.math.nodes import (
     Add,
     Apply,
@@ -66,7 +67,7 @@ _REDUCING: Final = frozenset(
 )
 
 
-class EvalError(ValueError):
+class EvalError(RewardsmithError, ValueError):
     """The node has no value here (division by zero, unknown function, a container)."""
 
 

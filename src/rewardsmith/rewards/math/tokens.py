@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from rewardsmith.core.errors import RewardsmithError
+
 __all__ = [
     "FUNCTIONS",
     "VALUE_WITH_UNIT",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-class ParseError(ValueError):
+class ParseError(RewardsmithError, ValueError):
     """The text is not math this parser reads."""
 
 
