@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -83,3 +84,80 @@ def test_decorator_keeps_the_function_callable_and_checks_kind() -> None:
     assert double(rewardsmith.Sample(id="a", completion="abc")) == 6.0
     with pytest.raises(TypeError, match="async def"):
         rewardsmith.reward("test.registry.bad", kind="io", register=False)(lambda sample: 1.0)
+
+
+def test_a_frozen_registry_refuses_new_names_and_still_finds_known_ones() -> None:
+    registry = Registry({"em": "rewardsmith.rewards.text:exact_match"}, use_entry_points=False)
+    registry.add(_make("early"))
+    registry.freeze()
+    assert registry.frozen
+    for register in (
+        lambda: registry.add(_make("late")),
+        lambda: registry.add_lazy("late", "somewhere"),
+        lambda: registry.add_alias("late", "early"),
+    ):
+        with pytest.raises(RegistryError, match=r"registry is frozen: cannot register 'late'"):
+            register()
+    # Names known before the freeze still resolve, lazily imported ones included.
+    assert registry.get("early").name == "early"
+    assert registry.get("em").name == "exact_match"
+    registry.add(registry.get("early"))  # the same reward again (a module imported twice)
+
+
+def test_the_decorator_refuses_to_register_into_the_frozen_default_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    registry_module = importlib.import_module("rewardsmith.core.registry")
+    reward_module = importlib.import_module("rewardsmith.core.reward")
+
+    frozen = Registry(use_entry_points=False)
+    frozen.freeze()
+    monkeypatch.setattr(reward_module, "_registry", frozen)
+    with pytest.raises(RegistryError, match="frozen"):
+
+        @rewardsmith.reward("after.freeze")
+        def late(sample: rewardsmith.Sample) -> float:
+            return 1.0
+
+    monkeypatch.undo()
+    assert reward_module._registry is registry_module.default_registry
+
+
+def test_an_alias_resolves_to_the_reward_under_its_own_name() -> None:
+    registry = Registry(use_entry_points=False, aliases={"family.early": "early"})
+    registry.add(_make("early"))
+    assert registry.get("family.early") is registry.get("early")
+    assert registry.names() == ["early", "family.early"]
+    assert [reward.name for reward in registry.all()] == ["early"]  # each reward once
+    with pytest.raises(RegistryError, match="is an alias of 'early'"):
+        registry.add(_make("family.early", "other"))
+    with pytest.raises(RegistryError, match="a reward already has that name"):
+        registry.add_alias("early", "family.early")
+
+
+# docs/spec.md, "Reward names": lower-case words joined by "_", at most one "family." prefix.
+NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
+
+
+def test_built_in_names_follow_the_naming_rule() -> None:
+    from rewardsmith.core.builtins import BUILTIN_ALIASES, BUILTIN_REWARDS
+
+    rule_name = {first: rule for rule, first in BUILTIN_ALIASES.items()}
+    assert set(rule_name) <= set(BUILTIN_REWARDS)
+    by_module: dict[str, list[str]] = {}
+    for name, module in BUILTIN_REWARDS.items():
+        assert NAME.match(rule_name.get(name, name)), name
+        by_module.setdefault(module, []).append(rule_name.get(name, name))
+    # Rewards defined together form a family: one prefix (the bare family name may be one).
+    for module, names in by_module.items():
+        families = {name.split(".")[0] for name in names}
+        assert len(names) == 1 or len(families) == 1, (module, names)
+
+
+def test_built_in_aliases_resolve_in_a_spec() -> None:
+    spec = rewardsmith.load_spec({"terms": [{"name": "em", "use": "text.exact_match"}]})
+    batch = rewardsmith.score([{"id": "a", "completion": "x", "reference": "x"}], spec, workers=1)
+    assert [score.value for score in batch] == [1.0]
+    assert rewardsmith.get_reward("length.repetition").name == "repetition"

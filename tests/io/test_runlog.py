@@ -154,6 +154,7 @@ def test_public_names() -> None:
     assert sorted(runlog.__all__) == [
         "LOG_SCHEMA_FIELDS",
         "LoggedRow",
+        "RewardVersionError",
         "Run",
         "RunLockedError",
         "RunLog",

@@ -1,6 +1,7 @@
 """Where each built-in reward lives, so the registry imports a module only when it is used.
 
-Add a line here when a new built-in reward module registers a name.
+Add a line here when a new built-in reward module registers a name; name it by the rule in
+docs/spec.md ("Reward names"), which tests/core/test_registry.py checks.
 """
 
 from __future__ import annotations
@@ -31,4 +32,15 @@ BUILTIN_REWARDS: Final[dict[str, str]] = {
     "sql": "rewardsmith.rewards.sql",
     "text": "rewardsmith.rewards.similarity",
     "group.majority_vote": "rewardsmith.shaping.group",
+}
+
+BUILTIN_ALIASES: Final[dict[str, str]] = {
+    # The names the naming rule (docs/spec.md, "Reward names") gives rewards that were first
+    # published under another name. The reward keeps reporting its first name: run logs, caches
+    # and resumed runs record it, so renaming it would rescore every logged row.
+    "text.exact_match": "exact_match",
+    "text.f1": "f1",
+    "text.regex": "regex",
+    "format.json_schema": "json_schema",
+    "length.repetition": "repetition",
 }

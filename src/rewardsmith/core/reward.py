@@ -16,7 +16,7 @@ from rewardsmith.core.errors import RegistryError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score, coerce_score
 
-__all__ = ["ENGINE_PARAMS", "Kind", "Reward", "reward"]
+__all__ = ["DEFAULT_VERSION", "ENGINE_PARAMS", "Kind", "Reward", "reward"]
 
 Kind = Literal["cpu", "io", "group"]
 
@@ -24,6 +24,9 @@ ENGINE_PARAMS: Final = frozenset({"timeout_s", "retries", "concurrency"})
 """Params the engine consumes itself; a reward sees them only if its signature asks for them."""
 
 DEFAULT_READS: Final = ("prompt", "completion", "reference", "task", "extra")
+
+DEFAULT_VERSION: Final = "1"
+"""A reward's version until it is first bumped; spec hashes leave it out (`Spec.content_hash`)."""
 
 
 class _Registrar(Protocol):
@@ -75,7 +78,7 @@ class Reward:
         *,
         name: str,
         kind: Kind = "cpu",
-        version: str = "1",
+        version: str = DEFAULT_VERSION,
         inline: bool = False,
         reads: Sequence[str] | None = None,
         timeout_s: float = 30.0,
@@ -197,7 +200,7 @@ def reward(
     name: str,
     *,
     kind: Kind = "cpu",
-    version: str = "1",
+    version: str = DEFAULT_VERSION,
     inline: bool = False,
     reads: Sequence[str] | None = None,
     timeout_s: float = 30.0,

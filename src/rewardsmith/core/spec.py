@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -27,7 +28,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from rewardsmith.core.errors import RegistryError, SpecError
 from rewardsmith.core.formula import Formula, FormulaError
 from rewardsmith.core.registry import Registry, default_registry
-from rewardsmith.core.reward import ENGINE_PARAMS, Reward
+from rewardsmith.core.reward import DEFAULT_VERSION, ENGINE_PARAMS, Reward
 from rewardsmith.core.shaping_spec import (
     ConstrainedSpec,
     CreditSpec,
@@ -53,6 +54,7 @@ __all__ = [
     "UnlikelinessSpec",
     "load_resolved",
     "load_spec",
+    "term_versions",
 ]
 
 _ACTION_PATTERN: Final = re.compile(r"^(zero|mask|raise|penalty:-?\d+(\.\d+)?([eE]-?\d+)?)$")
@@ -204,11 +206,18 @@ class Spec(_Strict):
         _check_shaping(self, names)
         return self
 
-    def content_hash(self) -> str:
+    def content_hash(self, versions: Mapping[str, str] | None = None) -> str:
         """A stable hash of everything that changes the numbers (not of the file's layout).
 
         Shaping keys left at their defaults are not hashed, so a spec written before they
         existed keeps its hash (and a resumed run still finds its log).
+
+        Args:
+            versions: the version of each term's reward, by term name (`term_versions`). A
+                version other than the default ``"1"`` is hashed with its term, so the hash
+                changes when a reward's version does; a spec whose rewards are all at ``"1"``
+                keeps the hash it had before versions were hashed. Leave it out only where the
+                rewards cannot change under the hash (a cache within one process).
         """
         data = self.model_dump(mode="json")
         for key in _SHAPING_KEYS:
@@ -222,6 +231,9 @@ class Spec(_Strict):
             for key in _TERM_SHAPING_KEYS:
                 if term.get(key) in (None, []):
                     term.pop(key, None)
+            version = (versions or {}).get(term["name"], DEFAULT_VERSION)
+            if version != DEFAULT_VERSION:
+                term["reward_version"] = version
         payload = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -352,6 +364,11 @@ class ResolvedTerm:
     @property
     def name(self) -> str:
         return self.spec.name
+
+
+def term_versions(terms: Sequence[ResolvedTerm]) -> dict[str, str]:
+    """The version of each term's reward, by term name: what `Spec.content_hash` takes."""
+    return {term.name: term.reward.version for term in terms}
 
 
 def load_spec(source: object, *, registry: Registry | None = None) -> Spec:

@@ -31,7 +31,7 @@ from typing import Any
 from rewardsmith.core.errors import EngineError, RewardFailedError, SpecError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import STATUSES
-from rewardsmith.core.spec import Spec, load_spec, resolve_terms
+from rewardsmith.core.spec import Spec, load_spec, resolve_terms, term_versions
 from rewardsmith.core.version import __version__
 from rewardsmith.engine.batcher import MicroBatcher, QueueFullError
 from rewardsmith.engine.engine import Engine
@@ -442,7 +442,7 @@ class RewardServer:
         body = {
             "status": "ok",
             "spec": self.spec.name,
-            "spec_hash": self.spec.content_hash(),
+            "spec_hash": self.spec.content_hash(term_versions(self.terms)),
             "rows_scored": self.batcher.rows_scored if self.batcher else 0,
             "queued_rows": self.batcher.queued_rows if self.batcher else 0,
             "run_id": self.run.id if self.run else None,

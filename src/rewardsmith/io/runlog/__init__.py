@@ -18,22 +18,27 @@ How the parts fit:
   so a killed run needs no clean-up: ``running`` with no lock holder reads ``interrupted``.
   SIGTERM marks the manifest ``interrupted`` before the process dies.
 - **Manifest**: ``running`` → ``completed`` / ``interrupted`` / ``failed``, rewritten atomically.
-- **Resume** (`RunLog.resume`, `Run.reusable`, `_rows.py`): a logged score is reused only for a row
-  with the same id, the same `input_hash` and the same `reward_versions`; any other row is
-  scored again and counted. `rebuild_output` writes the output file from the log alone.
+- **Resume** (`RunLog.resume`, `Run.reusable`, `_rows.py`): the run to continue is the newest one
+  over the same input whose spec hash (reward versions included) matches; when the newest run
+  of the same spec was scored by another reward version, `RewardVersionError` names the reward.
+  A logged score is reused only for a row with the same id, the same `input_hash` and the same
+  `reward_versions`; any other row is scored again and counted. `rebuild_output` writes the
+  output file from the log alone.
 """
 
 from rewardsmith.io.runlog._lock import RunLockedError, lock_holder
-from rewardsmith.io.runlog._log import RunLog, default_log_root, run_summary
+from rewardsmith.io.runlog._log import RewardVersionError, RunLog, default_log_root, run_summary
 from rewardsmith.io.runlog._rebuild import rebuild_output
 from rewardsmith.io.runlog._rows import LOG_SCHEMA_FIELDS, LoggedRow, input_hash, reward_versions
 from rewardsmith.io.runlog._run import Run
 
 # Storage: LoggedRow, Run, RunLog; one writer per run: RunLockedError, lock_holder;
-# resume and rebuild: input_hash, reward_versions, rebuild_output; reading: run_summary.
+# resume and rebuild: input_hash, reward_versions, RewardVersionError, rebuild_output;
+# reading: run_summary.
 __all__ = [
     "LOG_SCHEMA_FIELDS",
     "LoggedRow",
+    "RewardVersionError",
     "Run",
     "RunLockedError",
     "RunLog",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core.errors import InputError
-from rewardsmith.core.spec import ResolvedTerm, Spec
+from rewardsmith.core.spec import ResolvedTerm, Spec, term_versions
 from rewardsmith.core.version import __version__
 from rewardsmith.io.runlog._rows import EMPTY_TABLE_SQL
 from rewardsmith.io.runlog._run import Run, glob_literal, write_json
@@ -26,6 +26,10 @@ __all__ = ["RunLog", "default_log_root", "run_summary"]
 def default_log_root() -> Path:
     """``$REWARDSMITH_HOME/runs``, by default ``./.rewardsmith/runs``."""
     return Path(os.environ.get("REWARDSMITH_HOME", ".rewardsmith")) / "runs"
+
+
+class RewardVersionError(InputError):
+    """``--resume`` found the run it would continue, scored by another version of a reward."""
 
 
 class RunLog:
@@ -51,7 +55,7 @@ class RunLog:
             "created_at": _now(),
             "status": "running",
             "spec_name": spec.name,
-            "spec_hash": spec.content_hash(),
+            "spec_hash": spec.content_hash(term_versions(terms)),
             "spec": spec.model_dump(mode="json"),
             "rewards": {
                 term.name: {
@@ -121,11 +125,45 @@ class RunLog:
         Raises:
             RunLockedError: another process writes that run (a second ``--resume``, or the
                 original run still going); the message names it.
+            RewardVersionError: the newest run of this spec over this input was scored by
+                another version of a reward; the message names the reward and both versions.
         """
-        run = self.latest_matching(input_path, spec.content_hash())
-        if run is not None:
-            run.take_over(terms)
+        run = self.latest_matching(input_path, spec.content_hash(term_versions(terms)))
+        if run is None:
+            self._refuse_other_versions(input_path, spec, terms)
+            return None
+        run.take_over(terms)
         return run
+
+    def _refuse_other_versions(
+        self, input_path: str, spec: Spec, terms: list[ResolvedTerm]
+    ) -> None:
+        # The versions are part of the spec's hash, so a run scored by another version of a
+        # reward does not match above; without this check --resume would quietly start afresh.
+        wanted, unversioned = str(Path(input_path).resolve()), spec.content_hash()
+        for run in reversed(self.runs()):
+            if run.manifest.get("input") != wanted:
+                continue
+            try:
+                logged_spec = Spec.model_validate(run.manifest.get("spec"))
+            except ValueError:
+                continue  # written by a release whose spec keys this one does not know
+            if logged_spec.content_hash() != unversioned:
+                continue
+            logged = run.manifest.get("rewards") or {}
+            changed = [
+                f"term {term.name!r} was scored by {term.reward.name!r} version "
+                f"{logged[term.name].get('version')}, which is now version {term.reward.version}"
+                for term in terms
+                if term.name in logged
+                and str(logged[term.name].get("version")) != term.reward.version
+            ]
+            if changed:
+                raise RewardVersionError(
+                    f"cannot resume run {run.id}: {'; '.join(changed)}. Its scores would mix "
+                    "two versions of a reward: score into a new run (leave out --resume)."
+                )
+            return
 
     def connect(self, run: Run | None = None) -> Any:
         """A DuckDB connection with a ``scores`` view over one run's rows (or over every run,
