@@ -54,3 +54,18 @@ def test_the_server_config_and_the_spec_set_the_servers_engine_limit() -> None:
             assert server.engine is not None and server.engine.memory_mb == expected
         finally:
             server.stop()
+
+
+def test_an_engine_without_a_limit_applies_each_specs_own_and_its_own_setting_wins() -> None:
+    hog = {"terms": [{"name": "hog", "use": "test.hog"}], "limits": {"worker_memory_mb": 250}}
+    rows = [{"id": "big", "completion": "900"}, {"id": "small", "completion": "10"}]
+    with Engine(1) as engine:  # what rewardsmith.score builds
+        big, small = engine.score(rows, hog)
+        assert (big.status, small.status) == ("error", "ok")
+        assert "over the limit of 250 MiB" in big.reason
+        # The same engine, a spec without a limit: the pool's default (4096 MiB) holds 900.
+        (unlimited,) = engine.score(rows[:1], "test.hog")
+        assert unlimited.status == "ok"
+    with Engine(1, memory_mb=0) as engine:
+        (big,) = engine.score(rows[:1], hog)
+        assert big.status == "ok"

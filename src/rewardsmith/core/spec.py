@@ -151,9 +151,9 @@ class Limits(_Strict):
     worker_memory_mb: int | None = Field(default=None, gt=0)
     """Resident memory (MiB) a worker may hold while it runs a ``cpu`` reward on a row; past it
     the worker is killed and the row is ``error`` with reason ``memory limit ...``. Unset: 4096.
-    ``rewardsmith score --memory-mb`` and ``ServeConfig.worker_memory_mb`` win over it. Applied
-    where a runner builds its engine for this spec (``score``, ``serve``); an `Engine` you build
-    takes ``Engine(memory_mb=...)``."""
+    ``rewardsmith score --memory-mb``, ``ServeConfig.worker_memory_mb`` and
+    ``Engine(memory_mb=...)`` win over it; an engine built without one (``rewardsmith.score``'s
+    included) applies each spec's own limit to that spec's rows."""
 
 
 class Spec(_Strict):

@@ -82,7 +82,9 @@ class Engine:
     Args:
         workers: worker processes for ``cpu`` rewards (default: the number of cores).
         cache: keep results by content hash (True), or pass a `ScoreCache`, or False.
-        memory_mb: address-space limit for each worker process.
+        memory_mb: resident-memory limit (MiB) for each worker process while it runs a row;
+            wins over a spec's ``limits.worker_memory_mb`` (default: the spec's, else 4096;
+            0: no limit).
     """
 
     def __init__(
@@ -192,13 +194,21 @@ class Engine:
         prepared, ids = prepare_rows(rows)
         return self.score_prepared(prepared, ids, loaded, terms)
 
+    def _memory_for(self, spec: Spec) -> int | None:
+        """The worker memory limit for this spec's rows: the engine's own setting wins."""
+        return self.memory_mb if self.memory_mb is not None else spec.limits.worker_memory_mb
+
     def score_prepared(
         self, rows: list[Row], ids: list[str], spec: Spec, terms: list[ResolvedTerm]
     ) -> ScoredBatch:
         """Score rows already prepared by `prepare_rows` with an already-resolved spec."""
         self._warm_terms(terms)
         plan = _Plan(rows, spec, terms, self.cache, self._fast, self.workers)
-        pool_batch = self.pool.run(plan.pool_jobs) if plan.pool_jobs else None
+        pool_batch = (
+            self.pool.run(plan.pool_jobs, memory_mb=self._memory_for(spec))
+            if plan.pool_jobs
+            else None
+        )
         io_futures = [
             self.aio.submit(
                 term.reward,
