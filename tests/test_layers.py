@@ -39,6 +39,13 @@ LAYERS: dict[str, int] = {
 }
 # The command line is one layer wherever its modules sit (they are moving into `cli/`).
 CLI_MODULES = {"cli", "_cli", "cli_runs", "cli_common"}
+# Imports that point up on purpose, each with its reason. Every entry is debt with a date.
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {
+    ("rewardsmith.shaping.gym_wrappers", "rewardsmith.envs.wrappers"): (
+        "deprecated re-export of the wrappers' old home (they moved to envs); it goes when the "
+        "shim goes, and hiding the edge behind importlib would only blind this test"
+    ),
+}
 
 
 def _modules() -> dict[str, Path]:
@@ -163,6 +170,13 @@ def test_imports_point_down_the_layers() -> None:
         mine = layer(module)
         for target in sorted(targets):
             theirs = layer(target)
+            if (module, target) in ALLOWED_UPWARD:
+                continue
             if theirs != mine and LAYERS[theirs] >= LAYERS[mine]:
                 wrong.append(f"{module} ({mine}) imports {target} ({theirs})")
     assert wrong == []
+
+
+def test_every_allowed_upward_import_still_exists() -> None:
+    stale = [edge for edge in ALLOWED_UPWARD if edge[1] not in GRAPH.get(edge[0], set())]
+    assert stale == [], f"remove {stale} from ALLOWED_UPWARD"

@@ -192,6 +192,7 @@ def test_envs_namespace_is_pinned() -> None:
             "TASKS", "GridWorld", "TabularModel", "make_task",
             "Evaluation", "PGConfig", "QLearningConfig", "QTable", "SoftmaxPolicy",
             "evaluate", "q_learning", "reinforce",
+            "ApplyRewardTransform", "CombineReward", "ShapeReward",
         ]
     )  # fmt: skip
     for name in rewardsmith.envs.__all__:

@@ -10,7 +10,7 @@ import pytest
 gym = pytest.importorskip("gymnasium", reason="needs the [gym] extra")
 
 from rewardsmith.envs import CountBonus, Decay, GridWorld, RNDBonus  # noqa: E402
-from rewardsmith.shaping.gym_wrappers import ShapeReward  # noqa: E402
+from rewardsmith.envs.wrappers import ShapeReward  # noqa: E402
 
 RIGHT, LEFT = 1, 3
 

@@ -20,7 +20,7 @@ from rewardsmith.envs import (
     parse_condition,
     q_learning,
 )
-from rewardsmith.shaping.gym_wrappers import CombineReward
+from rewardsmith.envs.wrappers import CombineReward
 
 ABC_TOML = Path(__file__).parents[2] / "examples" / "envs" / "abc.toml"
 UP, RIGHT, DOWN, LEFT = range(4)

@@ -1,5 +1,6 @@
-"""Rewards for Gymnasium environments: reward machines, intrinsic bonuses, bundled gridworlds,
-a tabular learner, and the LLM reward-design loop (`rewardsmith.envs.design`).
+"""Rewards for Gymnasium environments: reward machines, intrinsic bonuses, reward wrappers
+(combine, transform, potential shaping), bundled gridworlds, a tabular learner, and the LLM
+reward-design loop (`rewardsmith.envs.design`).
 
 Needs the ``[gym]`` extra (``pip install 'rewardsmith[gym]'``). Names load on first use, so
 ``import rewardsmith.envs`` (the CLI does) costs nothing until one is touched. See
@@ -49,6 +50,10 @@ __all__ = [  # noqa: RUF022  (grouped by concern, not sorted)
     "evaluate",
     "q_learning",
     "reinforce",
+    # reward wrappers
+    "ApplyRewardTransform",
+    "CombineReward",
+    "ShapeReward",
 ]
 
 _HOMES = {
@@ -65,6 +70,7 @@ _HOMES = {
         "q_learning",
         "reinforce",
     ),
+    "wrappers": ("ApplyRewardTransform", "CombineReward", "ShapeReward"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 

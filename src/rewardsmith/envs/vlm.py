@@ -15,7 +15,7 @@ save and restore with ``state_dict``.
   reward.
 
 Each adds its parts to ``info["reward_components"]`` (single env) or ``info["vlm_reward"]``
-(vector env), like the wrappers in `rewardsmith.shaping.gym_wrappers`.
+(vector env), like the wrappers in `rewardsmith.envs.wrappers`.
 
 Example:
     >>> from rewardsmith.envs.pixel_target import PixelTarget, PositionEncoder, GOAL_PROMPT

@@ -1,5 +1,11 @@
 """`Sandbox`: the trusted side of the zygote; runs programs and hands back their output.
 
+Every run involves three processes: this one (the grader), the zygote it starts
+(`_zygote.py`), and the program process the zygote forks and confines for each run (helpers:
+`_confine`, `_harness`, `_wire`). The map is in docs/sandbox.md, "Three processes: how a run
+works": who starts whom, the JSON messages on the control socket, the program's fds 0-5,
+where confinement is applied, and who may kill whom.
+
 A `Sandbox` owns one zygote process (start one per worker process, i.e. per core). Each run
 sends the zygote a small message plus file descriptors: the program and the stdin in memory
 files, empty memory files for stdout and stderr (so a big output never blocks on a pipe and

@@ -11,8 +11,8 @@ for use from Python:
 - group rewards: `group.majority_vote` (registered), `unlikeliness`, `pkpo_rewards`,
   `label_accuracy`, `win_rates`
 - credit: `aggregate`, `pure_step_rewards`, `min_form_returns`, `hybrid_advantages`
-- potential shaping: `PotentialShaping`; Gymnasium wrappers in
-  `rewardsmith.shaping.gym_wrappers` (needs the ``[gym]`` extra)
+- potential shaping: `PotentialShaping`; its Gymnasium wrapper `ShapeReward` and the others
+  live in `rewardsmith.envs.wrappers` (needs the ``[gym]`` extra)
 """
 
 from rewardsmith.core.formula import Formula, FormulaError

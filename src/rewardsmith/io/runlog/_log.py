@@ -1,5 +1,8 @@
 """`RunLog`: every run under one root directory, found, created, resumed and queried.
 
+Finding, creating and resuming are here; the queries are DuckDB views (`_views`), and
+`run_summary` (`_summary`) reads one run through them.
+
 See the package docstring (`rewardsmith.io.runlog`) for how writer, parts, manifest, lock and
 resume fit together.
 """
@@ -9,18 +12,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rewardsmith.core.errors import InputError
 from rewardsmith.core.spec import ResolvedTerm, Spec, term_versions
-from rewardsmith.core.version import __version__
-from rewardsmith.io.runlog._rows import EMPTY_TABLE_SQL
-from rewardsmith.io.runlog._run import Run, glob_literal, write_json
+from rewardsmith.io.runlog import _views
+from rewardsmith.io.runlog._manifest import new_manifest, write_json
+from rewardsmith.io.runlog._run import Run
 
-__all__ = ["RunLog", "default_log_root", "run_summary"]
+__all__ = ["RewardVersionError", "RunLog", "default_log_root"]
 
 
 def default_log_root() -> Path:
@@ -50,28 +52,9 @@ class RunLog:
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         directory = self.root / f"run={run_id}"
         directory.mkdir(parents=True, exist_ok=False)
-        manifest = {
-            "run_id": run_id,
-            "created_at": _now(),
-            "status": "running",
-            "spec_name": spec.name,
-            "spec_hash": spec.content_hash(term_versions(terms)),
-            "spec": spec.model_dump(mode="json"),
-            "rewards": {
-                term.name: {
-                    "use": term.spec.use,
-                    "name": term.reward.name,
-                    "version": term.reward.version,
-                    "ref": term.reward.ref,
-                }
-                for term in terms
-            },
-            "rewardsmith_version": __version__,
-            "python": sys.version.split()[0],
-            "input": str(Path(input_path).resolve()) if input_path else None,
-            "output": str(Path(output_path).resolve()) if output_path else None,
-            "argv": argv or [],
-        }
+        manifest = new_manifest(
+            run_id, spec, terms, input_path=input_path, output_path=output_path, argv=argv
+        )
         run = Run(directory, manifest)
         # Locked before the manifest exists: a reader never sees "running" with no writer.
         run.lock.acquire(run_id)
@@ -168,77 +151,4 @@ class RunLog:
     def connect(self, run: Run | None = None) -> Any:
         """A DuckDB connection with a ``scores`` view over one run's rows (or over every run,
         with a ``run`` column), and a ``runs`` table of manifests."""
-        import duckdb
-
-        connection = duckdb.connect()
-        if run is not None:
-            source = glob_literal(run.dir)
-            has_rows = bool(run.parts())
-        else:
-            source = (
-                f"read_parquet('{_escape(self.root)}/run=*/part-*.parquet', "
-                "hive_partitioning = true, union_by_name = true)"
-            )
-            has_rows = any(r.parts() for r in self.runs())
-        if has_rows:
-            if run is not None:
-                source = f"read_parquet({source}, union_by_name = true)"
-            connection.execute(f"CREATE VIEW scores AS SELECT * FROM {source}")
-        else:
-            connection.execute(EMPTY_TABLE_SQL)
-        connection.execute(
-            "CREATE TABLE runs (run_id VARCHAR, created_at VARCHAR, status VARCHAR, spec_name VARCHAR, "
-            "spec_hash VARCHAR, input VARCHAR, output VARCHAR)"
-        )
-        for item in [run] if run is not None else self.runs():
-            m = item.manifest
-            connection.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    m.get("run_id"),
-                    m.get("created_at"),
-                    m.get("status"),
-                    m.get("spec_name"),
-                    m.get("spec_hash"),
-                    m.get("input"),
-                    m.get("output"),
-                ],
-            )
-        return connection
-
-
-def run_summary(log: RunLog, run: Run) -> dict[str, Any]:
-    """Rows, mean reward, component means, status counts and latency quantiles, via DuckDB."""
-    from rewardsmith.core.score import STATUSES
-
-    connection = log.connect(run)
-    rows, scored, mean, p50, p99 = connection.execute(
-        "SELECT count(*), count(reward), avg(reward), quantile_cont(latency_s, 0.5), "
-        "quantile_cont(latency_s, 0.99) FROM scores"
-    ).fetchone()
-    statuses = dict(
-        connection.execute("SELECT status, count(*) FROM scores GROUP BY status").fetchall()
-    )
-    components = dict(
-        connection.execute(
-            "SELECT e.key, avg(e.value) FROM (SELECT unnest(map_entries(components)) AS e FROM scores) "
-            "GROUP BY e.key ORDER BY e.key"
-        ).fetchall()
-    )
-    return {
-        "rows": rows,
-        "scored": scored,
-        "mean_reward": mean,
-        "component_means": components,
-        "status_counts": {status: int(statuses.get(status, 0)) for status in STATUSES},
-        "latency_p50_s": p50,
-        "latency_p99_s": p99,
-    }
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _escape(path: Path) -> str:
-    return str(path).replace("'", "''")
+        return _views.connect(self.root, self.runs, run)

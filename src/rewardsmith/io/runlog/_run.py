@@ -1,21 +1,17 @@
-"""`Run`: one run's manifest, its writer lock and the background writer of its Parquet parts.
+"""`Run`: one run's life: its writer lock, its status, the rows it logs and reads back.
 
 The scoring thread calls `Run.append`, which hashes each input row (cheap, and before the
-caller can touch the row again) and queues the records; a daemon thread buffers them and writes
-a part every ``flush_rows`` rows or ``flush_s`` seconds, to a dot-temp file renamed into place.
-Part names carry the writer's own token (start time + random), so two processes that ever
-wrote the same run could not overwrite each other's parts; the lock (`_lock.RunLock`) makes
-sure they never write at the same time.
+caller can touch the row again) and hands the records to the run's `PartWriter` (`_writer`),
+whose thread writes them as parts (`_parts`). The lock (`_lock.RunLock`) makes sure two
+processes never write one run at the same time; the status lives in the manifest
+(`_manifest`). For a resume, `logged_rows` reads the parts back and `reusable` says which
+logged scores still hold.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
-import secrets
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +22,10 @@ import msgspec
 from rewardsmith.core.score import Score
 from rewardsmith.core.spec import ResolvedTerm
 from rewardsmith.io.runlog._lock import RunLock, lock_holder
-from rewardsmith.io.runlog._rows import LoggedRow, input_hash, reward_versions, schema
+from rewardsmith.io.runlog._manifest import manifest_versions, now, write_json
+from rewardsmith.io.runlog._parts import list_parts, read_rows
+from rewardsmith.io.runlog._rows import LoggedRow, input_hash, reward_versions
+from rewardsmith.io.runlog._writer import PartWriter
 
 __all__ = ["Run"]
 
@@ -51,22 +50,33 @@ class Run:
     ) -> None:
         self.dir = directory
         self.manifest = manifest
-        self.flush_rows = flush_rows
-        self.flush_s = flush_s
         self.lock = RunLock(directory)
         self.lock.on_sigterm = self._mark_interrupted
-        self.versions = _manifest_versions(manifest)
+        self.versions = manifest_versions(manifest)
         """`reward_versions` of the rewards this writer scores with (logged with each row)."""
         self.changed_inputs = 0
         """Logged rows `reusable` refused because their input row changed."""
         self.changed_rewards = 0
         """Logged rows `reusable` refused because a reward's version changed."""
-        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        # Sorts after every earlier writer's parts (name order = write order), unique per writer.
-        self._writer = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(3)
-        self._next_part = 1
+        self._writer = PartWriter(directory, flush_rows=flush_rows, flush_s=flush_s)
+
+    @property
+    def flush_rows(self) -> int:
+        """Rows that make the writer write a part."""
+        return self._writer.flush_rows
+
+    @flush_rows.setter
+    def flush_rows(self, value: int) -> None:
+        self._writer.flush_rows = value
+
+    @property
+    def flush_s(self) -> float:
+        """Seconds after which buffered rows are written as a part."""
+        return self._writer.flush_s
+
+    @flush_s.setter
+    def flush_s(self, value: float) -> None:
+        self._writer.flush_s = value
 
     @property
     def id(self) -> str:
@@ -82,7 +92,7 @@ class Run:
         return str(self.manifest.get("status"))
 
     def parts(self) -> list[Path]:
-        return sorted(self.dir.glob("part-*.parquet"))
+        return list_parts(self.dir)
 
     def row_count(self) -> int:
         """Rows logged so far (from Parquet footers, without reading the data)."""
@@ -101,7 +111,7 @@ class Run:
         self.manifest.pop("status_reason", None)
         self.manifest.pop("finished_at", None)
         self.manifest.setdefault("resumes", []).append(
-            {"at": _now(), "pid": os.getpid(), "versions": self.versions}
+            {"at": now(), "pid": os.getpid(), "versions": self.versions}
         )
         write_json(self.dir / "manifest.json", self.manifest)
 
@@ -121,7 +131,7 @@ class Run:
         on_disk = json.loads((self.dir / "manifest.json").read_text())
         if on_disk.get("status") == "running":
             self.manifest["status"] = "interrupted"
-            self.manifest["finished_at"] = _now()
+            self.manifest["finished_at"] = now()
             self.manifest["status_reason"] = "stopped by SIGTERM"
             write_json(self.dir / "manifest.json", self.manifest)
 
@@ -181,9 +191,8 @@ class Run:
         a resume can tell a changed row from an unchanged one. Without them (the server) the
         rows are logged with an empty hash and a resume scores them again.
         """
-        if self._error is not None:
-            raise RuntimeError(f"run log writer failed: {self._error}") from self._error
-        now = datetime.now(UTC).replace(tzinfo=None)
+        self._writer.raise_if_failed()
+        scored_at = datetime.now(UTC).replace(tzinfo=None)
         indices = list(row_indices)
         hashes = [input_hash(row) for row in inputs] if inputs is not None else [""] * len(indices)
         records = [
@@ -196,141 +205,28 @@ class Run:
                 "components": list(score.components.items()),
                 "info": _json.encode(score.info).decode() if score.info else "",
                 "latency_s": score.latency_s,
-                "scored_at": now,
+                "scored_at": scored_at,
                 "input_hash": row_hash,
                 "versions": self.versions,
             }
             for index, row_id, score, row_hash in zip(indices, ids, scores, hashes, strict=True)
         ]
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._write_loop, name="rewardsmith-runlog", daemon=True
-            )
-            self._thread.start()
-        self._queue.put(records)
+        self._writer.put(records)
 
     def close(self, status: str = "completed") -> None:
         """Flush every queued row, record the run's final status, and release the lock."""
         try:
-            if self._thread is not None:
-                self._queue.put(None)
-                self._thread.join()
-                self._thread = None
+            self._writer.stop()
             self.manifest["status"] = status
-            self.manifest["finished_at"] = _now()
+            self.manifest["finished_at"] = now()
             self.manifest.pop("status_reason", None)
             write_json(self.dir / "manifest.json", self.manifest)
         finally:
             self.lock.release()
-        if self._error is not None:
-            raise RuntimeError(f"run log writer failed: {self._error}") from self._error
-
-    def _write_loop(self) -> None:
-        buffer: list[dict[str, Any]] = []
-        last_flush = time.monotonic()
-        while True:
-            try:
-                item = self._queue.get(timeout=self.flush_s)
-            except queue.Empty:
-                item = []
-            if item is None:
-                self._flush(buffer)
-                return
-            buffer.extend(item)
-            if len(buffer) >= self.flush_rows or (
-                buffer and time.monotonic() - last_flush >= self.flush_s
-            ):
-                self._flush(buffer)
-                buffer = []
-                last_flush = time.monotonic()
-
-    def _flush(self, records: list[dict[str, Any]]) -> None:
-        if not records or self._error is not None:
-            return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        try:
-            # Column by column: ~10x cheaper than Table.from_pylist over dicts (12 µs/row), and
-            # this thread shares the GIL with scoring (the reward server logs every row).
-            part_schema = schema()
-            table = pa.Table.from_arrays(
-                [
-                    pa.array([record[field.name] for record in records], type=field.type)
-                    for field in part_schema
-                ],
-                schema=part_schema,
-            )
-            name = f"part-{self._writer}-{self._next_part:06d}.parquet"
-            temp = self.dir / f".{name}.tmp"
-            pq.write_table(table, temp)
-            os.replace(temp, self.dir / name)
-            self._next_part += 1
-        except BaseException as exc:
-            self._error = exc
+        self._writer.raise_if_failed()
 
     # -- reading ------------------------------------------------------------------------------
 
     def logged_rows(self) -> dict[int, LoggedRow]:
         """Every logged row by input position (the last write wins if a row was logged twice)."""
-        if not self.parts():
-            return {}
-        import duckdb
-
-        # union_by_name: parts written before a column existed read it as NULL.
-        query = (
-            f"SELECT * FROM read_parquet({glob_literal(self.dir)}, union_by_name = true, "
-            "filename = true, file_row_number = true) "
-            "ORDER BY scored_at, filename, file_row_number"
-        )
-        rows: dict[int, LoggedRow] = {}
-        with duckdb.connect() as connection:
-            result = connection.execute(query)
-            names = [column[0] for column in result.description]
-            for values in result.fetchall():
-                record = dict(zip(names, values, strict=True))
-                score = Score(
-                    value=record["reward"],
-                    status=record["status"],
-                    reason=record["reason"] or "",
-                    components=dict(record["components"] or {}),
-                    info=json.loads(record["info"]) if record["info"] else {},
-                    latency_s=record["latency_s"] or 0.0,
-                )
-                index = record["row_index"]
-                rows[index] = LoggedRow(
-                    index,
-                    record["id"],
-                    score,
-                    input_hash=record.get("input_hash") or "",
-                    versions=record.get("versions") or "",
-                )
-        return rows
-
-
-def _manifest_versions(manifest: dict[str, Any]) -> str:
-    """`reward_versions` as the manifest recorded them when the run was created."""
-    rewards = manifest.get("rewards") or {}
-    return ";".join(
-        f"{term}={info.get('name')}@{info.get('version')}" for term, info in rewards.items()
-    )
-
-
-def _escape(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
-def glob_literal(directory: Path) -> str:
-    """A SQL string literal globbing one run's parts."""
-    return f"'{_escape(directory)}/part-*.parquet'"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write a JSON file atomically (temp file, then rename)."""
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(temp, path)
+        return read_rows(self.dir)

@@ -10,7 +10,7 @@ import pytest
 
 gym = pytest.importorskip("gymnasium", reason="needs the [gym] extra")
 
-from rewardsmith.shaping.gym_wrappers import CombineReward, ShapeReward, TransformReward  # noqa: E402
+from rewardsmith.envs.wrappers import ApplyRewardTransform, CombineReward, ShapeReward  # noqa: E402
 
 GAMMA = 0.9
 STATES = 6
@@ -100,18 +100,33 @@ def test_wrappers_log_components_and_stack() -> None:
 
 
 def test_transform_wrapper_keeps_and_restores_running_state() -> None:
-    env = TransformReward(Chain(), {"kind": "zscore"})
+    env = ApplyRewardTransform(Chain(), {"kind": "zscore"})
     env.reset()
     rewards = [env.step(1)[1] for _ in range(2)]
     assert rewards[0] == 0.0  # one value so far: its own mean
     saved = env.state_dict()
     assert saved["count"] == 2
-    other = TransformReward(Chain(), {"kind": "zscore"})
+    other = ApplyRewardTransform(Chain(), {"kind": "zscore"})
     other.load_state_dict(saved)
     env.reset()
     other.reset()
     assert env.step(0)[1] == other.step(0)[1]
     with pytest.raises(ValueError, match="reads row fields"):
-        TransformReward(Chain(), {"kind": "par", "ref_field": "refs"})
+        ApplyRewardTransform(Chain(), {"kind": "par", "ref_field": "refs"})
     with pytest.raises(ValueError, match="'env' names"):
         CombineReward(Chain(), {"env": lambda *args: 0.0})
+
+
+def test_the_old_module_still_imports_with_a_deprecation_warning() -> None:
+    import importlib
+    import sys
+
+    import rewardsmith.envs.wrappers as wrappers
+
+    sys.modules.pop("rewardsmith.shaping.gym_wrappers", None)
+    with pytest.warns(DeprecationWarning, match=r"rewardsmith\.envs\.wrappers"):
+        old = importlib.import_module("rewardsmith.shaping.gym_wrappers")
+    assert old.TransformReward is wrappers.ApplyRewardTransform
+    assert old.CombineReward is wrappers.CombineReward
+    assert old.ShapeReward is wrappers.ShapeReward
+    assert old.TermFn is wrappers.TermFn
