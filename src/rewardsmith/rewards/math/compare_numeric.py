@@ -53,7 +53,12 @@ def value_equal(tol: Tolerance, g: Node, a: Node, decimal: bool) -> tuple[Outcom
 
 
 def rounded_eq(tol: Tolerance, x: Fraction | complex, y: Fraction | complex) -> bool:
-    """Equal at ``precision`` decimals, or within ``rel_tol``."""
+    """Equal at ``precision`` decimals, or within ``rel_tol``.
+
+    Example:
+        >>> rounded_eq(Tolerance(), Fraction(1, 3), Fraction(333333, 1000000))
+        True
+    """
     p = tol.precision
     if isinstance(x, Fraction) and isinstance(y, Fraction):
         scale = 10**p

@@ -14,7 +14,12 @@ __all__ = ["is_mixed_number", "negate", "number", "scientific"]
 
 
 def number(text: str) -> Num:
-    """``"12"`` or ``"0.50"`` (digits with at most one point) as an exact value."""
+    """``"12"`` or ``"0.50"`` (digits with at most one point) as an exact value.
+
+    Example:
+        >>> number("0.50")
+        Num(value=Fraction(1, 2), places=2, approx=False)
+    """
     if "." in text:
         whole, _, frac = text.partition(".")
         return Num(
@@ -25,7 +30,12 @@ def number(text: str) -> Num:
 
 
 def scientific(text: str) -> Num:
-    """``"1.5e3"``: exact; places are kept only where the scaled value still has decimals."""
+    """``"1.5e3"``: exact; places are kept only where the scaled value still has decimals.
+
+    Example:
+        >>> scientific("1.5e3").value, scientific("1.5e3").places
+        (Fraction(1500, 1), 0)
+    """
     mantissa, _, exponent = text.lower().partition("e")
     base = number(mantissa)
     scaled = base.value * Fraction(10) ** int(exponent)

@@ -89,7 +89,13 @@ def read_words_after_value(p: Grammar, words: str) -> Node | None:
 
 def value_with_unit(content: str) -> Node:
     """The content of ``\\text{5 apples}``: the value (scaled by a number word), or the
-    whole text when a qualifier makes it a bound ("5 or more")."""
+    whole text when a qualifier makes it a bound ("5 or more").
+
+    Example:
+        >>> from rewardsmith.rewards.math.nodes import render
+        >>> render(value_with_unit("4 dozen eggs")), render(value_with_unit("5 or more"))
+        ('4*12', "'5 or more'")
+    """
     found = VALUE_WITH_UNIT.fullmatch(content.strip())
     assert found is not None
     digits, words = found.group(1).replace(",", ""), found.group(2)
