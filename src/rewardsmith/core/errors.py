@@ -29,7 +29,7 @@ module; a second base keeps old ``except ValueError`` and the like working)::
     ├── models.vlm.encoder.ImageError      an image cannot be read (ValueError)
     ├── rewards.code.reference.InvalidReferenceError   code tests are malformed (ValueError)
     ├── rewards.code.grade.ReferenceProblem            the tests pass non-plain data
-    └── rewards.math: tokens.ParseError, evaluate.EvalError (└── TooLarge), compare.Undecided
+    └── rewards.math: tokens.ParseError, evaluate.EvalError (└── TooLarge)
 
 Only `sandbox._wire.PlainDataError` stays outside: the sandbox loads that module by path in a
 process that cannot import rewardsmith, and the error never leaves `sandbox.launcher`.

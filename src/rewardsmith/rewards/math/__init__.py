@@ -5,11 +5,14 @@ is", ``<answer>`` tags, an "Answer:" line, then the last formula or number), par
 answers into a small AST (`nodes`) and compares them by exact rational arithmetic first,
 numeric evaluation second and sympy last. Most answers never reach sympy.
 
-Modules: `extract` (finding the answer), `latex` (spelling normalisation), `parser` (text
-to AST), `evaluate` (bounded exact and numeric values), `compare` (equivalence rules),
-`symbolic` (the sympy fallback), `verify` (the public verbs and config), `llm` (the optional
-verifier model for rows the rules reject). `math_fast_path` settles plain-number rows in the
-engine's calling process; everything else runs in a worker.
+Modules: `extract` (finding the answer), `latex` (spelling normalisation), `tokens` and
+`parser` (text to AST; its ``parser_*`` helpers read numbers, LaTeX structures, commands and
+words), `evaluate` (bounded exact and numeric values), `compare` (equivalence rules; its
+``compare_*`` helpers compare relations, collections and scalar values, and
+`compare_decision` holds the `Decided` / `Undecided` outcome), `symbolic` (the sympy
+fallback), `verify` (the public verbs and config), `llm` (the optional verifier model for rows
+the rules reject). `math_fast_path` settles plain-number rows in the engine's calling process;
+everything else runs in a worker.
 
 Known failure modes: answers that need solving (beyond inequalities in one unknown and
 ``|x|`` bounds), units that change the value (``54 inches`` vs ``137.16 cm`` is rejected),

@@ -18,7 +18,8 @@ from functools import lru_cache
 from threading import Lock
 from typing import Any, Final, Literal
 
-from rewardsmith.rewards.math.compare import Tolerance, Undecided, equivalent
+from rewardsmith.rewards.math.compare import equivalent
+from rewardsmith.rewards.math.compare_decision import Tolerance, Undecided
 from rewardsmith.rewards.math.evaluate import EvalError
 from rewardsmith.rewards.math.extract import DEFAULT_RULES, extract_answer
 from rewardsmith.rewards.math.latex import LEADING_APPROX, clean, strip_trailing_units
@@ -493,17 +494,17 @@ def verify(
     for gn in g.nodes:
         for an in a.nodes:
             try:
-                equal, path = equivalent(gn, an, tol)
-            except Undecided as exc:
-                undecided = str(exc)
-                continue
+                outcome = equivalent(gn, an, tol)
             except (EvalError, ArithmeticError, RecursionError, ValueError) as exc:
                 # ValueError: str()/int() of a number past Python's digit limit
                 undecided = f"{type(exc).__name__}: {exc}"
                 continue
-            if equal:
-                return Verdict(True, "ok", path, "equivalent", g, a)
-            paths.append(path)
+            if isinstance(outcome, Undecided):
+                undecided = outcome.reason
+                continue
+            if outcome.equal:
+                return Verdict(True, "ok", outcome.path, "equivalent", g, a)
+            paths.append(outcome.path)
     if not paths and undecided is not None:
         return Verdict(
             False, "refused", "bounded", f"cannot decide within bounds: {undecided}", g, a
