@@ -1,4 +1,5 @@
-"""``rewardsmith audit compare``: two rewards (or logged runs) on the same rows, and where they differ."""
+"""``rewardsmith audit compare``: two rewards (or logged runs) on the same rows, and where they
+differ."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``rewardsmith audit qa``: a verifier's accuracy and false-accept/false-reject rates on labelled cases."""
+"""``rewardsmith audit qa``: a verifier's accuracy and false-accept/false-reject rates on
+labelled cases."""
 
 from __future__ import annotations
 
