@@ -24,7 +24,7 @@ def test_importing_audit_does_not_import_numpy_eagerly() -> None:
     import subprocess
     import sys
 
-    code = "import sys, rewardsmith.audit, rewardsmith.audit.cli; print('numpy' in sys.modules)"
+    code = "import sys, rewardsmith.audit, rewardsmith.cli.audit; print('numpy' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )

@@ -29,10 +29,12 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from rewardsmith.audit.scoring import require_numpy
+from rewardsmith.core.errors import InputError
 
 __all__ = [
     "epic_canonical",
@@ -40,6 +42,7 @@ __all__ = [
     "epic_sampled",
     "one_step_epic",
     "one_step_starc",
+    "one_step_tables",
     "pearson_distance",
     "starc_canonical",
     "starc_distance",
@@ -271,3 +274,46 @@ def epic_sampled(
         return base + gamma * mean_from(s2) - mean_from(s) - gamma * overall
 
     return pearson_distance(canonical(reward_a), canonical(reward_b))
+
+
+def one_step_tables(
+    rows: list[dict[str, Any]], a: str, b: str, field: str, workers: int | None = None
+) -> tuple[list[list[float]], list[list[float]], int]:
+    """The one-step tables of rewards ``a`` and ``b`` (names or spec files) over ``rows``: one
+    list per prompt (rows grouped by ``field``, else by ``prompt``) of its responses' values, as
+    `one_step_epic` and `one_step_starc` take them, and the number of prompts.
+
+    Raises:
+        InputError: a row has no group, the groups differ in size (or hold one response), or a
+            response has no value (its status and reason are named).
+    """
+    from rewardsmith.audit.scoring import score_rows
+    from rewardsmith.core.spec import load_spec
+
+    groups: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        key = row.get(field, row.get("prompt"))
+        if key is None:
+            raise InputError(f"row {index}: needs field {field!r} (or 'prompt') to group responses")
+        groups.setdefault(json.dumps(key, sort_keys=True), []).append(index)
+    sizes = {len(members) for members in groups.values()}
+    if len(sizes) != 1 or min(sizes) < 2:
+        raise InputError(
+            f"every prompt needs the same number (>= 2) of responses; found group sizes {sorted(sizes)}"
+        )
+    tables = []
+    for name in (a, b):
+        scores = score_rows(rows, load_spec(name), workers=workers)
+        table: list[list[float]] = []
+        for members in groups.values():
+            values: list[float] = []
+            for index in members:
+                value = scores[index].value
+                if value is None:
+                    raise InputError(
+                        f"row {index}: {name} gave status {scores[index].status} ({scores[index].reason}); distances need every response scored"
+                    )
+                values.append(value)
+            table.append(values)
+        tables.append(table)
+    return tables[0], tables[1], len(groups)

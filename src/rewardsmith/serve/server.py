@@ -1,11 +1,11 @@
-"""Run the reward server with uvicorn: bind, print where it listens, drain on SIGTERM."""
+"""Run the reward server with uvicorn: bind, say where it listens, drain on SIGTERM."""
 
 from __future__ import annotations
 
 import signal
 import socket
-import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from rewardsmith.serve.app import RewardServer
@@ -17,11 +17,17 @@ __all__ = ["run_server", "uvicorn_config"]
 _INSTALL_HINT = "the reward server needs uvicorn: pip install 'rewardsmith[serve]'"
 
 
-def run_server(spec: Any, config: ServeConfig | None = None) -> None:
+def run_server(
+    spec: Any,
+    config: ServeConfig | None = None,
+    *,
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
     """Serve ``spec`` until SIGINT/SIGTERM, then finish in-flight requests and log every row.
 
-    The socket is bound here (not by uvicorn) so that ``port=0`` works and the line printed to
-    stderr names the real port: ``rewardsmith: serving spec 'x' on http://127.0.0.1:PORT``.
+    The socket is bound here (not by uvicorn) so that ``port=0`` works: ``on_listening`` gets
+    the real address, ``http://127.0.0.1:PORT``, before the first request is taken (the
+    ``rewardsmith serve`` command prints it on stderr).
     """
     try:
         import uvicorn
@@ -38,11 +44,8 @@ def run_server(spec: Any, config: ServeConfig | None = None) -> None:
     uv_config = uvicorn_config(app)
     server = uvicorn.Server(uv_config)
     shown = f"[{host}]" if family == socket.AF_INET6 else host
-    print(
-        f"rewardsmith: serving spec {app.spec.name!r} on http://{shown}:{port}",
-        file=sys.stderr,
-        flush=True,
-    )
+    if on_listening is not None:
+        on_listening(f"http://{shown}:{port}")
     # uvicorn drains, then re-raises the signal it caught. A SIGTERM that ends a clean drain
     # should exit 0, not die by the default handler, so the re-raised signal lands here.
     main_thread = threading.current_thread() is threading.main_thread()

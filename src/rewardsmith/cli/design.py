@@ -1,6 +1,7 @@
 """``rewardsmith design ENV --task "…" --endpoint URL``: the reward-design loop from the shell.
 
-Only typer is imported here; gymnasium, numpy and the sandbox load when the command runs.
+The loop is `rewardsmith.envs.design`; it reports each candidate through a callback, printed
+here on stderr. gymnasium, numpy and the sandbox load when the command runs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
+
+from rewardsmith.cli.common import console, errors, fail
 
 __all__ = ["design"]
 
@@ -60,13 +64,7 @@ def design(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Ask a language model for reward code, train an agent on each candidate, keep the best."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from rewardsmith.cli_common import errors, fail
     from rewardsmith.envs.design import Candidate, DesignConfig, resolve_env, run_design
-
-    console = Console()
 
     try:
         config = DesignConfig(
@@ -100,7 +98,7 @@ def design(
     if out is not None and result.best is not None and result.best.code:
         out.write_text(result.best.code)
     if as_json:
-        print(json.dumps(result.summary(), indent=2))
+        typer.echo(json.dumps(result.summary(), indent=2))
         return
     table = Table(title=f"design run {result.run_id}")
     for column in ("candidate", "status", "success", "train success", "reason"):

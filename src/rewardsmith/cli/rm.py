@@ -1,6 +1,7 @@
 """``rewardsmith rm``: train a Bradley-Terry reward model on preference pairs, and score with it.
 
-Registered on the main command as ``app.add_typer(rm_app, name="rm")``.
+The training itself is `rewardsmith.models.bt`; it reports progress through a callback, drawn
+here as one bar per stage.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from rewardsmith.cli_common import fail
+from rewardsmith.cli.common import console, fail
 from rewardsmith.core.errors import InputError
 
 __all__ = ["rm_app"]
@@ -26,7 +26,6 @@ rm_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
 
 
 def _report_table(title: str, report: dict[str, Any]) -> Table:

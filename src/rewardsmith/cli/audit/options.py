@@ -1,4 +1,5 @@
-"""Shared pieces of the audit commands: console, option types, input reading, JSON output."""
+"""What the audit commands (and ``report``) share: option types, the spec option, input
+reading, run lookup and ``--json`` output."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from rewardsmith.cli_common import LogDir, fail
+from rewardsmith.cli.common import LogDir, RewardOpt, SpecOpt, WorkersOpt, console, fail
 from rewardsmith.core.errors import InputError, RewardsmithError, SpecError
 
 __all__ = [
@@ -29,14 +29,9 @@ __all__ = [
     "write_json",
 ]
 
-console = Console()
-
-RewardOpt = Annotated[str | None, typer.Option("--reward", "-r", help="A registered reward name.")]
-SpecOpt = Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")]
 JsonOpt = Annotated[
     Path | None, typer.Option("--json", help="Also write every number as JSON here.")
 ]
-WorkersOpt = Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")]
 LogDirOpt = LogDir
 
 
