@@ -327,6 +327,23 @@ def test_sigterm_finishes_in_flight_requests_and_exits_cleanly(tmp_path: Path) -
     assert len(run.logged_rows()) == 2
 
 
+def test_serve_memory_mb_limits_the_workers_of_a_spec_without_a_limit(tmp_path: Path) -> None:
+    spec = tmp_path / "hog.toml"
+    spec.write_text('name = "hog"\n[[terms]]\nname = "h"\nuse = "serve_rewards:hog"\n')
+    server = ServerProcess(
+        ["--spec", str(spec), "--no-log", "--workers", "1", "--memory-mb", "250"], cwd=tmp_path
+    )
+    try:
+        rows = {"samples": [{"completion": "5"}, {"completion": "900"}, {"completion": "6"}]}
+        answer = _post(server.url, "/v1/score", rows, token=None)
+    finally:
+        assert server.stop(signal.SIGTERM, timeout=30) == 0, server.stderr_text()
+    assert answer.status_code == 200, answer.text
+    scores = answer.json()["scores"]
+    assert [s["status"] for s in scores] == ["ok", "error", "ok"]
+    assert "memory limit" in scores[1]["reason"] and "limit of 250 MiB" in scores[1]["reason"]
+
+
 def test_policy_raise_fails_only_its_own_request(engine: Engine) -> None:
     spec = {"terms": [{"name": "p", "use": "serve_test.picky"}], "on_status": {"error": "raise"}}
     app = RewardServer(spec, ServeConfig(log=False), engine=engine)

@@ -15,6 +15,7 @@ from rewardsmith.core.spec import Spec, load_spec
 
 __all__ = [
     "LogDir",
+    "MemoryOpt",
     "RewardOpt",
     "SpecOpt",
     "WorkersOpt",
@@ -36,6 +37,15 @@ LogDir = Annotated[
 RewardOpt = Annotated[str | None, typer.Option("--reward", "-r", help="A registered reward name.")]
 SpecOpt = Annotated[str | None, typer.Option("--spec", "-s", help="A TOML spec file.")]
 WorkersOpt = Annotated[int | None, typer.Option(help="Worker processes for cpu rewards.")]
+MemoryOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--memory-mb",
+        help="Resident memory (MiB) a worker may hold while it scores a row; past it the row "
+        "is 'error' (memory limit) \\[default: the spec's limits.worker_memory_mb, else 4096; "
+        "0: no limit].",
+    ),
+]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

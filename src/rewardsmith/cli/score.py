@@ -10,6 +10,7 @@ import typer
 
 from rewardsmith.cli.common import (
     LogDir,
+    MemoryOpt,
     RewardOpt,
     SpecOpt,
     WorkersOpt,
@@ -32,21 +33,15 @@ def score(
         typer.Option("--output", "-o", help="Where to write scored rows (.jsonl or .parquet)."),
     ] = None,
     workers: WorkersOpt = None,
-    memory_mb: Annotated[
-        int | None,
-        typer.Option(
-            "--memory-mb",
-            help="Resident memory (MiB) a worker may hold while it scores a row; past it the row "
-            "is 'error' (memory limit) [default: the spec's limits.worker_memory_mb, else 4096; "
-            "0: no limit].",
-        ),
-    ] = None,
+    memory_mb: MemoryOpt = None,
     resume: Annotated[
         bool, typer.Option(help="Continue the last run of this spec on this input.")
     ] = False,
     chunk_size: Annotated[
         int | None,
-        typer.Option(help="Rows scored per engine call [default: 512; 16384 with --backend ray]."),
+        typer.Option(
+            help="Rows scored per engine call \\[default: 512; 16384 with --backend ray]."
+        ),
     ] = None,
     log_dir: LogDir = None,
     backend: Annotated[

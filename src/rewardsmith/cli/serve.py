@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from rewardsmith.cli.common import LogDir, RewardOpt, SpecOpt, WorkersOpt, fail, load_one_spec
+from rewardsmith.cli.common import (
+    LogDir,
+    MemoryOpt,
+    RewardOpt,
+    SpecOpt,
+    WorkersOpt,
+    fail,
+    load_one_spec,
+)
 from rewardsmith.core.errors import SpecError
 
 __all__ = ["serve"]
@@ -20,6 +28,7 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 8000,
     workers: WorkersOpt = None,
+    memory_mb: MemoryOpt = None,
     token: Annotated[
         str | None,
         typer.Option(envvar="REWARDSMITH_TOKEN", help="Require 'Authorization: Bearer TOKEN'."),
@@ -77,6 +86,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            worker_memory_mb=memory_mb,
             token=token or None,
             max_batch_rows=max_batch_rows,
             max_queue_rows=max_queue_rows,
