@@ -87,6 +87,16 @@ class RunningSummary:
                 totals[name] = totals.get(name, 0.0) + value
                 counts[name] = counts.get(name, 0) + 1
 
+    def merge(self, other: RunningSummary) -> None:
+        """Add another summary's rows (as if they had been added here)."""
+        self.rows += other.rows
+        self._total += other._total
+        self._scored += other._scored
+        for name, total in other._totals.items():
+            self._totals[name] = self._totals.get(name, 0.0) + total
+            self._counts[name] = self._counts.get(name, 0) + other._counts[name]
+        self._statuses.update(other._statuses)
+
     def result(self) -> dict[str, Any]:
         return {
             "rows": self.rows,

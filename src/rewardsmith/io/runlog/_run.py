@@ -32,6 +32,9 @@ __all__ = ["Run"]
 
 _json = msgspec.json.Encoder(enc_hook=repr)
 
+# Chunks of records the scoring thread may queue ahead of the writer thread.
+_QUEUE_CHUNKS = 8
+
 
 class Run:
     """One run: its manifest, its writer lock and a background writer of Parquet parts.
@@ -61,7 +64,9 @@ class Run:
         """Logged rows `reusable` refused because their input row changed."""
         self.changed_rewards = 0
         """Logged rows `reusable` refused because a reward's version changed."""
-        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+        # Bounded: a scoring thread that outruns the writer waits instead of piling up rows
+        # (an unbounded queue grew the memory of long file runs with their length).
+        self._queue: queue.Queue[dict[str, list[Any]] | None] = queue.Queue(_QUEUE_CHUNKS)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         # Sorts after every earlier writer's parts (name order = write order), unique per writer.
@@ -183,31 +188,55 @@ class Run:
         """
         if self._error is not None:
             raise RuntimeError(f"run log writer failed: {self._error}") from self._error
-        now = datetime.now(UTC).replace(tzinfo=None)
-        indices = list(row_indices)
-        hashes = [input_hash(row) for row in inputs] if inputs is not None else [""] * len(indices)
-        records = [
-            {
-                "row_index": index,
-                "id": row_id,
-                "reward": score.value,
-                "status": score.status,
-                "reason": score.reason,
-                "components": list(score.components.items()),
-                "info": _json.encode(score.info).decode() if score.info else "",
-                "latency_s": score.latency_s,
-                "scored_at": now,
-                "input_hash": row_hash,
-                "versions": self.versions,
-            }
-            for index, row_id, score, row_hash in zip(indices, ids, scores, hashes, strict=True)
-        ]
+        columns = self.columns(row_indices, ids, scores, inputs)
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._write_loop, name="rewardsmith-runlog", daemon=True
             )
             self._thread.start()
-        self._queue.put(records)
+        self._queue.put(columns)
+
+    def columns(
+        self,
+        row_indices: Iterable[int],
+        ids: Iterable[str],
+        scores: Iterable[Score],
+        inputs: Iterable[Any] | None = None,
+    ) -> dict[str, list[Any]]:
+        """The log records of scored rows, column by column (what `write_part` takes)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        indices = list(row_indices)
+        scores = list(scores)
+        size = len(indices)
+        encode = _json.encode
+        return {
+            "row_index": indices,
+            "id": list(ids),
+            "reward": [score.value for score in scores],
+            "status": [score.status for score in scores],
+            "reason": [score.reason for score in scores],
+            "components": [list(score.components.items()) for score in scores],
+            "info": [encode(score.info).decode() if score.info else "" for score in scores],
+            "latency_s": [score.latency_s for score in scores],
+            "scored_at": [now] * size,
+            "input_hash": [input_hash(row) for row in inputs]
+            if inputs is not None
+            else [""] * size,
+            "versions": [self.versions] * size,
+        }
+
+    def helper(self, index: int) -> Run:
+        """A writer of this run's parts for helper process ``index`` of this writer (which
+        holds the lock): its part names sort with this writer's and never collide with them."""
+        run = Run(self.dir, self.manifest, flush_rows=self.flush_rows, flush_s=self.flush_s)
+        run._writer = f"{self._writer}-{index:03d}"
+        return run
+
+    def write_part(self, columns: dict[str, list[Any]]) -> None:
+        """Write records (from `columns`) as one part now, in this thread; raises on failure."""
+        self._flush(columns)
+        if self._error is not None:
+            raise RuntimeError(f"run log writer failed: {self._error}") from self._error
 
     def close(self, status: str = "completed") -> None:
         """Flush every queued row, record the run's final status, and release the lock."""
@@ -226,26 +255,33 @@ class Run:
             raise RuntimeError(f"run log writer failed: {self._error}") from self._error
 
     def _write_loop(self) -> None:
-        buffer: list[dict[str, Any]] = []
+        buffer: dict[str, list[Any]] = {}
+        buffered = 0
         last_flush = time.monotonic()
         while True:
             try:
                 item = self._queue.get(timeout=self.flush_s)
             except queue.Empty:
-                item = []
+                item = {}
             if item is None:
                 self._flush(buffer)
                 return
-            buffer.extend(item)
-            if len(buffer) >= self.flush_rows or (
-                buffer and time.monotonic() - last_flush >= self.flush_s
+            if item:
+                buffered += len(item["row_index"])
+                if not buffer:
+                    buffer = item
+                else:
+                    for name, values in item.items():
+                        buffer[name].extend(values)
+            if buffered >= self.flush_rows or (
+                buffered and time.monotonic() - last_flush >= self.flush_s
             ):
                 self._flush(buffer)
-                buffer = []
+                buffer, buffered = {}, 0
                 last_flush = time.monotonic()
 
-    def _flush(self, records: list[dict[str, Any]]) -> None:
-        if not records or self._error is not None:
+    def _flush(self, columns: dict[str, list[Any]]) -> None:
+        if not columns or not columns["row_index"] or self._error is not None:
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -255,10 +291,7 @@ class Run:
             # this thread shares the GIL with scoring (the reward server logs every row).
             part_schema = schema()
             table = pa.Table.from_arrays(
-                [
-                    pa.array([record[field.name] for record in records], type=field.type)
-                    for field in part_schema
-                ],
+                [pa.array(columns[field.name], type=field.type) for field in part_schema],
                 schema=part_schema,
             )
             name = f"part-{self._writer}-{self._next_part:06d}.parquet"
