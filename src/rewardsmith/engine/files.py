@@ -266,7 +266,8 @@ def _split_helpers(
     size = input_path.stat().st_size
     if size < MIN_BYTES:
         return 0
-    return min(helpers, max(2, size // (MIN_BYTES // 2)))
+    # At least half of MIN_BYTES per helper.
+    return min(helpers, max(2, size // max(1, MIN_BYTES // 2)))
 
 
 def _score_split(
@@ -368,8 +369,9 @@ class _Tally:
             terms = info.get("terms") if info else None
             if type(terms) is dict:
                 for detail in terms.values():
-                    # Only a term with its own info can carry a sandbox record.
-                    if type(detail) is dict and "info" in detail:
+                    # Only a term whose info holds a sandbox record (programs it ran) counts.
+                    term_info = detail.get("info") if type(detail) is dict else None
+                    if type(term_info) is dict and "sandbox" in term_info:
                         self._sandbox(detail)
 
     def merge(self, other: _Tally) -> None:

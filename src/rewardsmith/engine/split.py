@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import itertools
 import os
 import pickle
@@ -118,6 +119,8 @@ def score_split(
     job = _Job(input_path, spec, terms, run, chunk_size, new_tally)
     outputs = [temp] + [temp.with_name(f"{temp.name}.{k}") for k in range(1, len(ranges))]
     pipes = [(os.pipe(), os.pipe()) for _ in ranges]  # (helper -> parent, parent -> helper)
+    # Each fd is closed exactly once: a number closed twice may by then be someone else's file.
+    open_fds = {fd for pair in pipes for ends in pair for fd in ends}
     helpers_by_fd: dict[int, _Helper] = {}
     done = False
     try:
@@ -125,9 +128,10 @@ def score_split(
             (up_r, up_w), (down_r, down_w) = pipes[k]
             pid = os.fork()
             if pid == 0:  # the helper: never returns
-                _helper_main(k, job, byte_range, outputs[k], up_w, down_r, pipes)
-            os.close(up_w)
-            os.close(down_r)
+                _helper_main(k, job, byte_range, outputs[k], up_w, down_r, open_fds)
+            for fd in (up_w, down_r):
+                open_fds.discard(fd)
+                os.close(fd)
             helpers_by_fd[up_r] = _Helper(k, pid, up_r, down_w, byte_range)
         tallies = _supervise(helpers_by_fd, input_path.stat().st_size, progress)
         _concatenate(temp, outputs[1:])
@@ -135,10 +139,8 @@ def score_split(
         return tallies
     finally:
         _stop(helpers_by_fd.values())
-        for (up_r, up_w), (down_r, down_w) in pipes:
-            for fd in (up_r, up_w, down_r, down_w):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        for fd in open_fds:
+            os.close(fd)
         for path in outputs[1:] if done else outputs:
             path.unlink(missing_ok=True)
 
@@ -314,21 +316,24 @@ def _helper_main(
     output: Path,
     up: int,
     down: int,
-    pipes: list[tuple[tuple[int, int], tuple[int, int]]],
+    inherited: set[int],
 ) -> None:
     """Run in the forked helper; ends the process with ``os._exit`` (never returns, never runs
     the parent's ``finally`` blocks or exit handlers)."""
     code = 1
     try:
         _die_with_parent()
-        for (up_r, up_w), (down_r, down_w) in pipes:
-            for fd in (up_r, up_w, down_r, down_w):
-                if fd not in (up, down):
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
+        for fd in inherited - {up, down}:  # so that each pipe's EOF means its helper ended
+            os.close(fd)
         # The parent's run lock marks the manifest on SIGTERM: not a helper's job.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # Scoring allocates thousands of short-lived objects per chunk, freed by reference
+        # counting; with the default thresholds the cycle collector ran ~2,600 times per 100k
+        # rows and walked the inherited heap (6 µs a row, 20% of the work). The inherited
+        # objects are frozen (not walked, and their pages stay shared with the parent).
+        gc.freeze()
+        gc.set_threshold(10_000, 20, 100)
         code = _helper_run(index, job, byte_range, output, up, down)
     except KeyboardInterrupt:
         code = 130
