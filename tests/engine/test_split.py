@@ -4,6 +4,7 @@ reason; Ctrl-C and kill -9 leave no helper behind, and a resume loses and repeat
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -56,11 +57,11 @@ def _file_with_bad_rows(path: Path) -> Path:
     lines[155] = b"  \t \n"  # whitespace only: blank too
     # A long row across the middle of the file, where a two-way split looks for a cut.
     middle = sum(len(line) for line in lines) // 2
-    position = size = 0
-    for position, line in enumerate(lines):
-        size += len(line)
-        if size >= middle - 100:
-            break
+    size = 0
+    position = 0
+    while size + len(lines[position]) < middle - 100:
+        size += len(lines[position])
+        position += 1
     lines[position] = (
         json.dumps({"id": "long", "completion": "<answer>" + "x" * 5000 + "</answer>"}).encode()
         + b"\n"
@@ -122,7 +123,7 @@ def test_ranges_cut_at_line_starts_and_counts_match(tmp_path: Path) -> None:
     for parts in (1, 2, 3, 7):
         ranges = split_ranges(source, parts)
         assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
-        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
         assert all(data[start - 1 : start] == b"\n" for start, _ in ranges[1:])
         for start, end in ranges:
             lines = data[start:end].splitlines()
@@ -207,8 +208,16 @@ def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ENGINE_TESTS))
     command = [sys.executable, "-m", "rewardsmith.cli", "score", str(tmp_path / "rows.jsonl")]
     return subprocess.Popen(
-        [*command, "--spec", str(tmp_path / "spec.toml"), "--workers", "2", "--chunk-size", "16"]
-        + list(extra),
+        [
+            *command,
+            "--spec",
+            str(tmp_path / "spec.toml"),
+            "--workers",
+            "2",
+            "--chunk-size",
+            "16",
+            *extra,
+        ],
         cwd=tmp_path,
         env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
