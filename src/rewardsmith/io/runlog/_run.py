@@ -208,7 +208,6 @@ class Run:
         indices = list(row_indices)
         scores = list(scores)
         size = len(indices)
-        encode = _json.encode
         return {
             "row_index": indices,
             "id": list(ids),
@@ -216,7 +215,7 @@ class Run:
             "status": [score.status for score in scores],
             "reason": [score.reason for score in scores],
             "components": [list(score.components.items()) for score in scores],
-            "info": [encode(score.info).decode() if score.info else "" for score in scores],
+            "info": _info_texts(scores),
             "latency_s": [score.latency_s for score in scores],
             "scored_at": [now] * size,
             "input_hash": [input_hash(row) for row in inputs]
@@ -339,6 +338,15 @@ class Run:
                     versions=record.get("versions") or "",
                 )
         return rows
+
+
+def _info_texts(scores: list[Score]) -> list[str]:
+    """Each score's info as JSON text ("" when empty), encoded in one call for the batch:
+    JSON text holds no raw newline, so the lines of one `encode_lines` are the rows' texts."""
+    if not scores:
+        return []
+    texts = _json.encode_lines([score.info or {} for score in scores]).decode().split("\n")
+    return [text if text != "{}" else "" for text in texts[:-1]]
 
 
 def _manifest_versions(manifest: dict[str, Any]) -> str:
