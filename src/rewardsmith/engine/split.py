@@ -116,6 +116,7 @@ def score_split(
     included) every helper has been reaped and no file but ``temp`` (on success) is left.
     """
     ranges = split_ranges(input_path, helpers)
+    _load_writers()
     job = _Job(input_path, spec, terms, run, chunk_size, new_tally)
     outputs = [temp] + [temp.with_name(f"{temp.name}.{k}") for k in range(1, len(ranges))]
     pipes = [(os.pipe(), os.pipe()) for _ in ranges]  # (helper -> parent, parent -> helper)
@@ -143,6 +144,15 @@ def score_split(
             os.close(fd)
         for path in outputs[1:] if done else outputs:
             path.unlink(missing_ok=True)
+
+
+def _load_writers() -> None:
+    """Import what every helper needs to write log parts before forking them, so they share
+    it: pyarrow's first array imports its pandas shim (~0.2 s), once here, not once a helper."""
+    import pyarrow as pa
+    import pyarrow.parquet
+
+    pa.array([0], type=pa.int64())
 
 
 class _Helper:
