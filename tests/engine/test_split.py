@@ -278,3 +278,25 @@ def test_interrupted_split_run_leaves_no_helper_and_resumes_exactly(
         time.sleep(0.05)
     assert _gone(helper_pids), "a helper outlived the run"
     _finish_with_resume(tmp_path, calls, log)
+
+
+def test_split_run_reports_sandbox_levels_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = ["ok", "weak", "refused", "ok"] * 50
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(json.dumps({"completion": c}) + "\n" for c in commands))
+    spec = rewardsmith.load_spec("sample_rewards:sandboxed")
+    one = score_file(
+        source, spec, output=tmp_path / "one.jsonl", log_dir=tmp_path / "l1", workers=1
+    )
+    monkeypatch.setattr(files, "MIN_BYTES", 1)
+    split = score_file(
+        source, spec, output=tmp_path / "split.jsonl", log_dir=tmp_path / "l2", workers=2
+    )
+    assert len(_helper_parts(tmp_path / "l2")) >= 2, "the file was not split"
+    assert split["sandbox"] == one["sandbox"]
+    assert split["sandbox"]["levels"] == {"isolated": 150, "trusted-code-only": 50}
+    assert split["first_reasons"] == one["first_reasons"]
+    manifests = [RunLog(tmp_path / name).runs()[-1].manifest for name in ("l1", "l2")]
+    assert manifests[0]["sandbox"] == manifests[1]["sandbox"]

@@ -318,6 +318,11 @@ def _score_split(
         raise
     finally:
         temp.unlink(missing_ok=True)
+        if tally.sandbox["levels"]:
+            run.manifest["sandbox"] = {
+                "levels": dict(tally.sandbox["levels"]),
+                "unmet": list(tally.sandbox["unmet"]),
+            }
         run.close(status)
     result = tally.summary.result()
     result.update(output=str(output_path), run_id=run.id, resumed_rows=None)
