@@ -300,3 +300,28 @@ def test_split_run_reports_sandbox_levels_as_one_process(
     assert split["first_reasons"] == one["first_reasons"]
     manifests = [RunLog(tmp_path / name).runs()[-1].manifest for name in ("l1", "l2")]
     assert manifests[0]["sandbox"] == manifests[1]["sandbox"]
+
+
+@pytest.mark.parametrize("ending", ["crlf", "no final newline"])
+def test_line_endings_split_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    lines = [line.rstrip(b"\n") for line in _qa_rows(300)]
+    lines[40] = b"   "
+    data = (
+        b"\r\n".join(lines) + b"\r\n" if ending == "crlf" else b"\n".join(lines)  # no final \n
+    )
+    source = tmp_path / "rows.jsonl"
+    source.write_bytes(data)
+    spec = rewardsmith.load_spec(QA_SPEC)
+    one = score_file(
+        source, spec, output=tmp_path / "one.jsonl", log_dir=tmp_path / "l1", workers=1
+    )
+    monkeypatch.setattr(files, "MIN_BYTES", 1)
+    split = score_file(
+        source, spec, output=tmp_path / "split.jsonl", log_dir=tmp_path / "l2", workers=3
+    )
+    assert len(_helper_parts(tmp_path / "l2")) >= 2, "the file was not split"
+    assert (tmp_path / "split.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert _log_content(tmp_path / "l2") == _log_content(tmp_path / "l1")
+    assert split["rows"] == one["rows"] == 299
