@@ -371,13 +371,17 @@ class _Tally:
             if score.status != "ok" and score.status not in first:
                 first[score.status] = score.reason
             info = score.info
-            terms = info.get("terms") if info else None
+            if not info:
+                continue
+            terms = info.get("terms")
             if type(terms) is dict:
                 for detail in terms.values():
-                    # Only a term whose info holds a sandbox record (programs it ran) counts.
-                    term_info = detail.get("info") if type(detail) is dict else None
-                    if type(term_info) is dict and "sandbox" in term_info:
-                        self._sandbox(detail)
+                    # Only a term whose info holds a sandbox record (programs it ran) counts;
+                    # `_sandbox` checks the record's shape.
+                    if type(detail) is dict:
+                        term_info = detail.get("info")
+                        if type(term_info) is dict and "sandbox" in term_info:
+                            self._sandbox(detail)
 
     def merge(self, other: _Tally) -> None:
         """Add the tally of the rows after this one's (a split run's next range)."""
