@@ -161,3 +161,43 @@ def sandboxed(sample: Sample) -> Score:
         reason = "sandbox refused to run an untrusted program: no network. To fix: run as root"
         return Score.fail("refused", reason, sandbox={"level": "isolated"}, fault="grader")
     return Score(value=1.0, info={"sandbox": {"level": "isolated"}})
+
+
+_probe_pids: set[int] = set()
+
+
+@rewardsmith.reward("test.split_probe", inline=True, reads=("completion",))
+def split_probe(
+    sample: Sample,
+    *,
+    calls_file: str | None = None,
+    pids_file: str | None = None,
+    delay_s: float = 0.0,
+    gate_file: str | None = None,
+    gate_every: int = 0,
+) -> float:
+    """In process, for split file runs: logs its process and calls, and misbehaves on command.
+
+    ``CRASH`` ends the process (exit status 3), ``KILL`` SIGKILLs it; with ``gate_file``, rows
+    whose field ``n`` has ``n % gate_every >= gate_every // 2`` wait (up to 60 s) for that file.
+    """
+    if pids_file and os.getpid() not in _probe_pids:
+        _probe_pids.add(os.getpid())
+        with open(pids_file, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+    _log_call(calls_file, sample)
+    if delay_s:
+        time.sleep(delay_s)
+    n = int(sample.extra.get("n", 0))
+    if gate_file and gate_every and n % gate_every >= gate_every // 2:
+        deadline = time.monotonic() + 60
+        while not Path(gate_file).exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    text = sample.completion_text
+    if text == "CRASH":
+        os._exit(3)
+    if text == "KILL":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    return float(len(text) % 7)

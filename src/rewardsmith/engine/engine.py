@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any
 
@@ -434,9 +434,7 @@ class _Plan:
 
     def run_inline(self) -> None:
         for term, rows in self.inline_terms:
-            call, name, results = _inline_caller(term), term.name, self.results
-            for index, row in rows:
-                results[index][name] = call(row)
+            _run_inline_term(term, rows, self.results)
         for waiter, payload in self.inline:
             term = waiter.term
             if isinstance(payload, list):
@@ -504,27 +502,37 @@ def _not_applicable(term: ResolvedTerm, task: str | None) -> Score | None:
     return Score(status="not_applicable", reason=f"task {task!r} is not one of {wanted}")
 
 
-def _inline_caller(term: ResolvedTerm) -> Callable[[Sample], Score]:
-    """`Reward.run` for one term, with its params filtered once instead of on every row."""
+def _run_inline_term(
+    term: ResolvedTerm, rows: list[tuple[int, Sample]], results: list[dict[str, Score]]
+) -> None:
+    """`Reward.run` of one term over a batch's rows, into ``results``: params filtered once,
+    and the per-row work in one loop (no call layer per row; `coerce_score`'s common case,
+    an ok finite float without components, settled here)."""
     reward = term.reward
-    fn, name = reward.fn, reward.name
+    fn, reward_name, name = reward.fn, reward.name, term.name
     accepted = reward.accepted_params(term.params)
     clock = time.perf_counter
-
-    def call(sample: Sample) -> Score:
+    for index, sample in rows:
         start = clock()
         try:
             result = fn(sample, **accepted)
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            score = _exception_score(name, exc)
+            score = _exception_score(reward_name, exc)
         else:
-            score = coerce_score(result, name)
+            if (
+                type(result) is Score
+                and result.status == "ok"
+                and type(result.value) is float
+                and result.value - result.value == 0.0  # finite
+                and not result.components
+            ):
+                score = result
+            else:
+                score = coerce_score(result, reward_name)
         score.latency_s = clock() - start
-        return score
-
-    return call
+        results[index][name] = score
 
 
 def _try_fast_path(fast_path: Any, sample: Sample, params: dict[str, Any]) -> Score | None:

@@ -8,6 +8,7 @@ which is renamed into place when the whole file is done. A killed run resumes fr
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -24,8 +25,9 @@ from rewardsmith.core.score import Score
 from rewardsmith.core.spec import ResolvedTerm, Spec, resolve_terms
 from rewardsmith.engine.batch import RunningSummary
 from rewardsmith.engine.engine import Engine, Row, prepare_rows
+from rewardsmith.engine.split import MIN_BYTES, score_split
 from rewardsmith.io.readers import ChunkReader, file_format
-from rewardsmith.io.runlog import RunLog
+from rewardsmith.io.runlog import Run, RunLog
 from rewardsmith.io.writers import RowWriter, output_row
 from rewardsmith.shaping.combine import Shaper
 
@@ -134,6 +136,11 @@ def score_file(
             spec, terms, input_path=str(input_path), output_path=str(output_path), argv=sys.argv
         )
     group_sensitive = _needs_whole_groups(spec, terms)
+    helpers = _split_helpers(input_path, output_path, spec, terms, workers, resume, engine)
+    if helpers:
+        return _score_split(
+            input_path, output_path, spec, terms, run, helpers, chunk_size, progress
+        )
     own_engine = engine is None
     if memory_mb is None:
         memory_mb = spec.limits.worker_memory_mb
@@ -232,6 +239,98 @@ def score_file(
     return result
 
 
+def _split_helpers(
+    input_path: Path,
+    output_path: Path,
+    spec: Spec,
+    terms: list[ResolvedTerm],
+    workers: int | None,
+    resume: bool,
+    engine: Engine | None,
+) -> int:
+    """How many helper processes score this file by byte ranges (`engine.split`), or 0 to
+    score it in this process: only specs whose terms all run inline, on uncompressed JSONL
+    of at least `split.MIN_BYTES` written to JSONL, with two or more workers and no resume."""
+    helpers = workers or os.cpu_count() or 1
+    if resume or engine is not None or helpers < 2 or not hasattr(os, "fork"):
+        return 0
+    name = input_path.name.lower()
+    if file_format(input_path) != "jsonl" or name.endswith(".gz"):
+        return 0
+    if file_format(output_path) != "jsonl" or not hasattr(os, "copy_file_range"):
+        return 0
+    if any(term.reward.kind not in ("cpu",) or not term.reward.inline for term in terms):
+        return 0
+    if _needs_whole_groups(spec, terms) or _stateful_shaping(spec) or spec.ensembles:
+        return 0
+    size = input_path.stat().st_size
+    if size < MIN_BYTES:
+        return 0
+    # At least half of MIN_BYTES per helper.
+    return min(helpers, max(2, size // max(1, MIN_BYTES // 2)))
+
+
+def _score_split(
+    input_path: Path,
+    output_path: Path,
+    spec: Spec,
+    terms: list[ResolvedTerm],
+    run: Run,
+    helpers: int,
+    chunk_size: int,
+    progress: Callable[[FileProgress], None] | None,
+) -> dict[str, Any]:
+    """`score_file` by `engine.split`: the same output rows, run log and summary."""
+    started = time.monotonic()
+    status = "interrupted"
+    temp = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
+
+    def report(rows: int, fraction: float) -> None:
+        if progress is not None:
+            progress(FileProgress(rows, time.monotonic() - started, fraction))
+
+    tally = _Tally()
+    try:
+        tallies = score_split(
+            input_path,
+            spec,
+            terms,
+            run,
+            temp,
+            helpers=helpers,
+            chunk_size=chunk_size,
+            new_tally=_Tally,
+            progress=report,
+        )
+        os.replace(temp, output_path)
+        for part in tallies:
+            tally.merge(part)
+        status = "completed"
+    except OSError as exc:
+        status = "failed"
+        raise InputError(
+            f"{output_path}: writing the output failed: {exc.strerror or exc}. Every row scored "
+            f"so far is in the run log (run {run.id}): fix the problem and rerun with --resume "
+            "(and -o ANOTHER_PATH if needed) to write the output without scoring those rows again"
+        ) from None
+    except Exception:
+        status = "failed"
+        raise
+    finally:
+        temp.unlink(missing_ok=True)
+        if tally.sandbox["levels"]:
+            run.manifest["sandbox"] = {
+                "levels": dict(tally.sandbox["levels"]),
+                "unmet": list(tally.sandbox["unmet"]),
+            }
+        run.close(status)
+    result = tally.summary.result()
+    result.update(output=str(output_path), run_id=run.id, resumed_rows=None)
+    result["first_reasons"] = tally.first_reasons
+    result["sandbox"] = tally.sandbox
+    return result
+
+
 class _InFlight:
     """One chunk being scored: its place in the file and its scores (now or in the future)."""
 
@@ -267,13 +366,36 @@ class _Tally:
 
     def add(self, scores: list[Score]) -> None:
         self.summary.add(scores)
+        first = self.first_reasons
         for score in scores:
-            if score.status != "ok" and score.status not in self.first_reasons:
-                self.first_reasons[score.status] = score.reason
-            terms = score.info.get("terms") if score.info else None
-            if isinstance(terms, dict):
+            if score.status != "ok" and score.status not in first:
+                first[score.status] = score.reason
+            info = score.info
+            if not info:
+                continue
+            terms = info.get("terms")
+            if type(terms) is dict:
                 for detail in terms.values():
-                    self._sandbox(detail)
+                    # Only a term whose info holds a sandbox record (programs it ran) counts;
+                    # `_sandbox` checks the record's shape.
+                    if type(detail) is dict:
+                        term_info = detail.get("info")
+                        if type(term_info) is dict and "sandbox" in term_info:
+                            self._sandbox(detail)
+
+    def merge(self, other: _Tally) -> None:
+        """Add the tally of the rows after this one's (a split run's next range)."""
+        self.summary.merge(other.summary)
+        for status, reason in other.first_reasons.items():
+            self.first_reasons.setdefault(status, reason)
+        for level, count in other.sandbox["levels"].items():
+            levels = self.sandbox["levels"]
+            levels[level] = levels.get(level, 0) + count
+        for requirement in other.sandbox["unmet"]:
+            if requirement not in self.sandbox["unmet"]:
+                self.sandbox["unmet"].append(requirement)
+        if self.sandbox["refused"] is None:
+            self.sandbox["refused"] = other.sandbox["refused"]
 
     def _sandbox(self, detail: Any) -> None:
         info = detail.get("info") if isinstance(detail, dict) else None

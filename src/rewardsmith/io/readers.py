@@ -24,7 +24,15 @@ import msgspec
 from rewardsmith.core.errors import InputError
 from rewardsmith.core.score import Score
 
-__all__ = ["MAX_DEPTH", "ChunkReader", "count_rows", "file_format", "iter_row_chunks", "read_rows"]
+__all__ = [
+    "MAX_DEPTH",
+    "ChunkReader",
+    "count_lines",
+    "count_rows",
+    "file_format",
+    "iter_row_chunks",
+    "read_rows",
+]
 
 MAX_DEPTH = 256
 """Deepest nesting of arrays and objects a JSONL line may have (real rows stay under ~20)."""
@@ -64,16 +72,31 @@ class ChunkReader:
         ...     print(len(chunk), reader.fraction)
     """
 
-    def __init__(self, path: str | Path, chunk_size: int = 1024) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        chunk_size: int = 1024,
+        *,
+        byte_range: tuple[int, int] | None = None,
+        first_line: int = 1,
+    ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: no such file")
         self.chunk_size = chunk_size
         self.format = file_format(self.path)
+        self.byte_range = byte_range
+        """Read only these bytes (start at a line start, end after a newline or at the end
+        of the file) of an uncompressed JSONL file; ``first_line`` numbers the first line."""
+        self.first_line = first_line
         self._done = 0
         self._total: int | None = None
+        if byte_range is not None and (self.format != "jsonl" or str(self.path).endswith(".gz")):
+            raise InputError(f"{self.path}: only uncompressed JSONL can be read by byte range")
         if self.format == "parquet":
             self._total = None  # set when the file is opened
+        elif byte_range is not None:
+            self._total = byte_range[1] - byte_range[0]
         elif not str(self.path).endswith(".gz"):
             self._total = self.path.stat().st_size
 
@@ -95,10 +118,18 @@ class ChunkReader:
         path, size = self.path, self.chunk_size
         lines: list[bytes] = []
         numbers: list[int] = []
-        line_number = 0
+        line_number = self.first_line - 1
+        left = -1  # bytes of the range still to read; -1: to the end of the file
         with _open_binary(path) as handle:
+            if self.byte_range is not None:
+                handle.seek(self.byte_range[0])
+                left = self.byte_range[1] - self.byte_range[0]
             try:
-                for line_number, raw in enumerate(handle, 1):
+                for line_number, raw in enumerate(handle, self.first_line):
+                    if left >= 0:
+                        if left == 0:
+                            break
+                        left -= len(raw)
                     self._done += len(raw)
                     if not raw.strip():
                         continue
@@ -183,6 +214,39 @@ def _too_deep(path: Path, line_number: int, depth: int) -> Score:
         f"{MAX_DEPTH} (rewardsmith.io.readers.MAX_DEPTH)",
         line=line_number,
     )
+
+
+# A newline followed by a line of ASCII whitespace (what ``bytes.strip`` removes): a blank line.
+_BLANK_AFTER = re.compile(rb"\n(?=[ \t\r\x0b\x0c]*\n)")
+
+
+def count_lines(path: str | Path, start: int, end: int) -> tuple[int, int]:
+    """Lines and rows (non-blank lines) of bytes ``start`` to ``end`` of a JSONL file, where
+    ``start`` is a line start; counted in C a block at a time, not line by line."""
+    lines = rows = 0
+    block = 1 << 22
+    with Path(path).open("rb") as handle:
+        handle.seek(start)
+        left = end - start
+        carry = b""
+        while left > 0:
+            data = handle.read(min(block, left))
+            if not data:
+                break
+            left -= len(data)
+            data = carry + data
+            cut = data.rfind(b"\n") + 1
+            carry = data[cut:]
+            whole = data[:cut]
+            count = whole.count(b"\n")
+            # The newline put in front stands for the line start before the block's first line.
+            blank = len(_BLANK_AFTER.findall(b"\n" + whole)) if count else 0
+            lines += count
+            rows += count - blank
+        if carry:  # the file's last line, without a newline
+            lines += 1
+            rows += 1 if carry.strip() else 0
+    return lines, rows
 
 
 def count_rows(path: str | Path) -> int:

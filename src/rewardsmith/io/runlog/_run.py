@@ -192,26 +192,46 @@ class Run:
         rows are logged with an empty hash and a resume scores them again.
         """
         self._writer.raise_if_failed()
+        self._writer.put(self.columns(row_indices, ids, scores, inputs))
+
+    def columns(
+        self,
+        row_indices: Iterable[int],
+        ids: Iterable[str],
+        scores: Iterable[Score],
+        inputs: Iterable[Any] | None = None,
+    ) -> dict[str, list[Any]]:
+        """The log records of scored rows, column by column (what `write_part` takes)."""
         scored_at = datetime.now(UTC).replace(tzinfo=None)
         indices = list(row_indices)
-        hashes = [input_hash(row) for row in inputs] if inputs is not None else [""] * len(indices)
-        records = [
-            {
-                "row_index": index,
-                "id": row_id,
-                "reward": score.value,
-                "status": score.status,
-                "reason": score.reason,
-                "components": list(score.components.items()),
-                "info": _json.encode(score.info).decode() if score.info else "",
-                "latency_s": score.latency_s,
-                "scored_at": scored_at,
-                "input_hash": row_hash,
-                "versions": self.versions,
-            }
-            for index, row_id, score, row_hash in zip(indices, ids, scores, hashes, strict=True)
-        ]
-        self._writer.put(records)
+        scores = list(scores)
+        size = len(indices)
+        return {
+            "row_index": indices,
+            "id": list(ids),
+            "reward": [score.value for score in scores],
+            "status": [score.status for score in scores],
+            "reason": [score.reason for score in scores],
+            "components": [list(score.components.items()) for score in scores],
+            "info": _info_texts(scores),
+            "latency_s": [score.latency_s for score in scores],
+            "scored_at": [scored_at] * size,
+            "input_hash": [input_hash(row) for row in inputs]
+            if inputs is not None
+            else [""] * size,
+            "versions": [self.versions] * size,
+        }
+
+    def helper(self, index: int) -> Run:
+        """A writer of this run's parts for helper process ``index`` of this writer (which
+        holds the lock): its part names sort with this writer's and never collide with them."""
+        run = Run(self.dir, self.manifest, flush_rows=self.flush_rows, flush_s=self.flush_s)
+        run._writer.token = f"{self._writer.token}-{index:03d}"
+        return run
+
+    def write_part(self, columns: dict[str, list[Any]]) -> None:
+        """Write records (from `columns`) as one part now, in this thread; raises on failure."""
+        self._writer.write_now(columns)
 
     def close(self, status: str = "completed") -> None:
         """Flush every queued row, record the run's final status, and release the lock."""
@@ -230,3 +250,12 @@ class Run:
     def logged_rows(self) -> dict[int, LoggedRow]:
         """Every logged row by input position (the last write wins if a row was logged twice)."""
         return read_rows(self.dir)
+
+
+def _info_texts(scores: list[Score]) -> list[str]:
+    """Each score's info as JSON text ("" when empty), encoded in one call for the batch:
+    JSON text holds no raw newline, so the lines of one `encode_lines` are the rows' texts."""
+    if not scores:
+        return []
+    texts = _json.encode_lines([score.info or {} for score in scores]).decode().split("\n")
+    return [text if text != "{}" else "" for text in texts[:-1]]
