@@ -53,8 +53,8 @@ def glob_literal(directory: Path) -> str:
     return f"'{sql_text(directory)}/part-*.parquet'"
 
 
-def write_part(directory: Path, name: str, records: list[dict[str, Any]]) -> None:
-    """Write ``records`` (dicts keyed by the part schema's fields) as part ``name``."""
+def write_part(directory: Path, name: str, columns: dict[str, list[Any]]) -> None:
+    """Write records, given as one list per field of the part schema, as part ``name``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -62,10 +62,7 @@ def write_part(directory: Path, name: str, records: list[dict[str, Any]]) -> Non
     # the writer thread shares the GIL with scoring (the reward server logs every row).
     part_schema = schema()
     table = pa.Table.from_arrays(
-        [
-            pa.array([record[field.name] for record in records], type=field.type)
-            for field in part_schema
-        ],
+        [pa.array(columns[field.name], type=field.type) for field in part_schema],
         schema=part_schema,
     )
     temp = directory / f".{name}.tmp"
