@@ -210,11 +210,7 @@ def score_file(
         status = "completed"
     except OSError as exc:  # the output could not be written (disk full, removed directory)
         status = "failed"
-        raise InputError(
-            f"{output_path}: writing the output failed: {exc.strerror or exc}. Every row scored "
-            f"so far is in the run log (run {run.id}): fix the problem and rerun with --resume "
-            "(and -o ANOTHER_PATH if needed) to write the output without scoring those rows again"
-        ) from None
+        raise _output_failed(output_path, run.id, exc) from None
     except Exception:  # not KeyboardInterrupt: that leaves the run "interrupted"
         status = "failed"
         raise
@@ -308,11 +304,7 @@ def _score_split(
         status = "completed"
     except OSError as exc:
         status = "failed"
-        raise InputError(
-            f"{output_path}: writing the output failed: {exc.strerror or exc}. Every row scored "
-            f"so far is in the run log (run {run.id}): fix the problem and rerun with --resume "
-            "(and -o ANOTHER_PATH if needed) to write the output without scoring those rows again"
-        ) from None
+        raise _output_failed(output_path, run.id, exc) from None
     except Exception:
         status = "failed"
         raise
@@ -492,3 +484,12 @@ def _refuse_split_groups(prepared: list[Row], offset: int, closed: set[str]) -> 
             continue
         seen.add(row.group)
     closed.update(seen)
+
+
+def _output_failed(output_path: Path | str, run_id: str, exc: OSError) -> InputError:
+    """The error for an output that could not be written: the scores are safe in the run log."""
+    return InputError(
+        f"{output_path}: writing the output failed: {exc.strerror or exc}. Every row scored "
+        f"so far is in the run log (run {run_id}): fix the problem and rerun with --resume "
+        "(and -o ANOTHER_PATH if needed) to write the output without scoring those rows again"
+    )
