@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +25,14 @@ from rewardsmith.engine.files import score_file
 from rewardsmith.engine.split import split_ranges
 from rewardsmith.io.readers import count_lines
 from rewardsmith.io.runlog import RunLog
+
+
+@pytest.fixture(autouse=True)
+def _no_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Earlier tests of this process may leave threads running (engines' event loops); a
+    process with threads never splits, so these tests, which are about splitting, ignore them."""
+    monkeypatch.setattr(files, "_other_threads", lambda: False)
+
 
 ENGINE_TESTS = Path(__file__).resolve().parent
 QA_SPEC = ENGINE_TESTS.parents[1] / "examples" / "qa.toml"
@@ -325,3 +334,23 @@ def test_line_endings_split_as_one_process(
     assert (tmp_path / "split.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
     assert _log_content(tmp_path / "l2") == _log_content(tmp_path / "l1")
     assert split["rows"] == one["rows"] == 299
+
+
+def test_a_process_running_other_threads_scores_in_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forking beside a thread that holds a lock could hang a helper forever: not split."""
+    monkeypatch.undo()  # the real check, not the fixture's
+    source = _file_with_bad_rows(tmp_path / "rows.jsonl")
+    spec = rewardsmith.load_spec(QA_SPEC)
+    monkeypatch.setattr(files, "MIN_BYTES", 1)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        score_file(source, spec, output=tmp_path / "out.jsonl", log_dir=tmp_path / "log", workers=2)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert _helper_parts(tmp_path / "log") == [], "split although another thread was running"
+    assert RunLog(tmp_path / "log").runs()[-1].row_count() == 598

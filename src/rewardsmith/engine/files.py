@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -250,6 +251,8 @@ def _split_helpers(
     helpers = workers or os.cpu_count() or 1
     if resume or engine is not None or helpers < 2 or not hasattr(os, "fork"):
         return 0
+    if _other_threads():
+        return 0
     name = input_path.name.lower()
     if file_format(input_path) != "jsonl" or name.endswith(".gz"):
         return 0
@@ -264,6 +267,13 @@ def _split_helpers(
         return 0
     # At least half of MIN_BYTES per helper.
     return min(helpers, max(2, size // max(1, MIN_BYTES // 2)))
+
+
+def _other_threads() -> bool:
+    """Whether threads besides the caller's run in this process (a notebook kernel's, a
+    trainer's): a helper forked while one of them holds a lock would wait on it forever, so
+    such a process scores in itself. The CLI has none."""
+    return threading.active_count() > 1
 
 
 def _score_split(
