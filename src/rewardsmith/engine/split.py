@@ -2,9 +2,10 @@
 
 How the parts fit: `score_file` sends a file here when its spec's terms all run inline
 (cheap, in-process, cannot hang), the input is uncompressed JSONL of at least `MIN_BYTES`,
-the output is JSONL, there are at least two workers and no ``--resume``. The parent cuts the
-file at line starts into one byte range per helper and forks the helpers (fork, not a fresh
-interpreter: the spec's rewards are already loaded, inline rewards defined in ``__main__``
+the output is JSONL, there are at least two workers, no ``--resume`` and no other thread in
+the process (forking beside one could leave a helper waiting on a lock it held). The parent
+cuts the file at line starts into one byte range per helper and forks the helpers (fork, not
+a fresh interpreter: the spec's rewards are already loaded, inline rewards defined in ``__main__``
 included, and start-up costs milliseconds). Each helper
 
 1. counts the lines and rows of its range (C-level, a block at a time) and tells the parent,
