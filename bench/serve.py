@@ -186,7 +186,9 @@ def bench_server(quick: bool) -> None:
         f"{'p99 ms':>8} {'in-proc rows/s':>14} {'ratio':>6} {'cache hits':>10}"
     )
     print(f"\nserver vs in-process, spec {SPEC!r} (inline), loopback, {os.cpu_count()} cores")
-    print("warm server and engine, cold cache: every timed row is new (cache hits: server + in-process)")
+    print(
+        "warm server and engine, cold cache: every timed row is new (cache hits: server + in-process)"
+    )
     print(header)
     with Engine(1) as engine, tempfile.TemporaryDirectory() as log_dir:
         for log in (True, False):

@@ -34,7 +34,9 @@ def main() -> int:
     locked = _pins(LOCK.read_text().splitlines())
     frozen = subprocess.run(
         [sys.executable, "-m", "pip", "freeze", "--all", "--exclude", "rewardsmith"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     problems = [
         f"{name} {version} is installed but requirements.lock has {locked.get(name, 'no pin')}"
@@ -44,8 +46,10 @@ def main() -> int:
     for problem in problems:
         print(f"lock: {problem}", file=sys.stderr)
     if problems:
-        print("lock: refresh it with `bash scripts/lock.sh` (or remove what was installed by hand)",
-              file=sys.stderr)
+        print(
+            "lock: refresh it with `bash scripts/lock.sh` (or remove what was installed by hand)",
+            file=sys.stderr,
+        )
     return 1 if problems else 0
 
 
