@@ -119,6 +119,23 @@ def test_cli_backend_ray_writes_the_same_file_as_local(ray_session, tmp_path: Pa
     assert strip(ray_rows) == strip(local_rows)
 
 
+def test_cli_backend_ray_says_what_it_did_about_dead_actors(ray_session, tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    rows = [{"id": f"r{i}", "completion": word} for i, word in enumerate(["ab", "POISON", "abc"])]
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[[terms]]\nname = "n"\nuse = "integration_rewards:crash_on_poison"\n')
+    options = ["--backend", "ray", "--workers", "1", "--log-dir", str(tmp_path / "runs")]
+    done = CliRunner().invoke(
+        app, ["score", str(data), "-s", str(spec), "-o", str(tmp_path / "out.jsonl"), *options]
+    )
+    assert done.exit_code == 0, done.output
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [row["status"] for row in out] == ["ok", "error", "ok"]
+    assert "reward actor(s) died" in done.output and "row(s) sent again" in done.output
+    assert "1 row(s) killed every actor they were tried on" in done.output
+
+
 def test_score_file_with_ray_logs_every_row(ray_engine: RayEngine, tmp_path: Path) -> None:
     data = tmp_path / "rows.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in ROWS))

@@ -18,7 +18,7 @@ from rewardsmith.cli.common import (
     fail,
     load_one_spec,
 )
-from rewardsmith.cli.summary import print_summary, run_usage
+from rewardsmith.cli.summary import print_ray_recovery, print_summary, run_usage
 from rewardsmith.core.errors import RewardFailedError, RewardsmithError
 
 __all__ = ["score"]
@@ -139,6 +139,7 @@ def score(
         if engine is not None:
             engine.close()
     print_summary(summary, run_usage(log_dir, summary.get("run_id")))
+    print_ray_recovery(getattr(engine, "recovery", None))
     if summary["rows"] and not summary["status_counts"].get("ok"):
         reasons = "; ".join(
             f"{count} {status} (first: {summary.get('first_reasons', {}).get(status, '?')})"

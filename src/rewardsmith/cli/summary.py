@@ -11,7 +11,7 @@ from rich.table import Table
 
 from rewardsmith.cli.common import console, errors
 
-__all__ = ["print_summary", "run_usage"]
+__all__ = ["print_ray_recovery", "print_summary", "run_usage"]
 
 
 def run_usage(log_dir: Path | None, run_id: str | None) -> dict[str, Any] | None:
@@ -71,3 +71,19 @@ def _print_sandbox(sandbox: dict[str, Any] | None) -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def print_ray_recovery(recovery: Any) -> None:
+    """Say what the Ray backend did about actors that died (`RayRecovery`), if any did: how
+    many rows were scored again on new actors, and how many killed every actor they met."""
+    if recovery is None or not recovery.actor_deaths:
+        return
+    line = (
+        f"[bold yellow]ray:[/] {recovery.actor_deaths} reward actor(s) died; "
+        f"{recovery.rescored_rows} row(s) sent again to new actors"
+    )
+    if recovery.failed_rows:
+        line += f"; {recovery.failed_rows} row(s) killed every actor they were tried on (error)"
+    if recovery.reasons:
+        line += f"; first: {escape(recovery.reasons[0])}"
+    errors.print(line, highlight=False, soft_wrap=True)
