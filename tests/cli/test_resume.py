@@ -3,50 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from cli_process import start_score, wait_for_logged_rows
 from rewardsmith.io.runlog import RunLog
 
-ENGINE_TESTS = Path(__file__).resolve().parents[1] / "engine"
 ROWS = 240
-
-
-def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ENGINE_TESTS))
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rewardsmith.cli",
-            "score",
-            str(tmp_path / "rows.jsonl"),
-            "--spec",
-            str(tmp_path / "spec.toml"),
-            "--workers",
-            "2",
-            "--chunk-size",
-            "16",
-            *extra,
-        ],
-        cwd=tmp_path,
-        env=env,
-        # A user's shell delivers Ctrl-C to a process with SIGINT at its default; the test
-        # process may have inherited it ignored or blocked (Ray, servers), so reset it.
-        preexec_fn=_default_sigint,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _prepare(tmp_path: Path) -> Path:
@@ -64,16 +28,6 @@ def _prepare(tmp_path: Path) -> Path:
         f'params = {{ delay_s = 0.005, calls_file = "{calls}", gate_file = "{tmp_path / "gate"}", gate_from = 120 }}\n'
     )
     return calls
-
-
-def _wait_for_logged_rows(log: RunLog, minimum: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        runs = log.runs()
-        if runs and runs[-1].row_count() >= minimum:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the run logged nothing within 60 s")
 
 
 def _processes_mentioning(tmp_path: Path) -> list[int]:
@@ -100,7 +54,7 @@ def _finish_with_resume(tmp_path: Path, calls: Path, log: RunLog) -> None:
     (tmp_path / "gate").touch()
     done_before = {row.id for row in log.runs()[-1].logged_rows().values()}
     calls_before = len(_called_ids(calls))
-    resumed = _start(tmp_path, "--resume")
+    resumed = start_score(tmp_path, "--resume")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     assert f"resumed rows: {len(done_before)}" in out
@@ -116,8 +70,8 @@ def _finish_with_resume(tmp_path: Path, calls: Path, log: RunLog) -> None:
 def test_resume_after_kill_9(tmp_path: Path, isolated_run_log: Path) -> None:
     calls = _prepare(tmp_path)
     log = RunLog(isolated_run_log)
-    process = _start(tmp_path)
-    _wait_for_logged_rows(log, 16)
+    process = start_score(tmp_path)
+    wait_for_logged_rows(log, 16)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)  # returns only once no worker holds the output pipes
     deadline = time.monotonic() + 10
@@ -133,8 +87,8 @@ def test_resume_after_kill_9(tmp_path: Path, isolated_run_log: Path) -> None:
 def test_resume_after_ctrl_c(tmp_path: Path, isolated_run_log: Path) -> None:
     calls = _prepare(tmp_path)
     log = RunLog(isolated_run_log)
-    process = _start(tmp_path)
-    _wait_for_logged_rows(log, 16)
+    process = start_score(tmp_path)
+    wait_for_logged_rows(log, 16)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err

@@ -8,8 +8,6 @@ import itertools
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 import sample_rewards  # noqa: F401 - registers the test rewards
 
 import rewardsmith
+from cli_process import start_score, wait_for_logged_rows
 from rewardsmith.core.errors import EngineError
 from rewardsmith.engine import files
 from rewardsmith.engine.files import score_file
@@ -213,44 +212,11 @@ def _prepare_cli(tmp_path: Path) -> tuple[Path, Path]:
     return calls, pids
 
 
-def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ENGINE_TESTS))
-    command = [sys.executable, "-m", "rewardsmith.cli", "score", str(tmp_path / "rows.jsonl")]
-    return subprocess.Popen(
-        [
-            *command,
-            "--spec",
-            str(tmp_path / "spec.toml"),
-            "--workers",
-            "2",
-            "--chunk-size",
-            "16",
-            *extra,
-        ],
-        cwd=tmp_path,
-        env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_for_logged_rows(log: RunLog, minimum: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        runs = log.runs()
-        if runs and runs[-1].row_count() >= minimum:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the run logged nothing within 60 s")
-
-
 def _finish_with_resume(tmp_path: Path, calls: Path, log: RunLog) -> None:
     (tmp_path / "gate").touch()
     done_before = {row.id for row in log.runs()[-1].logged_rows().values()}
     calls_before = len(calls.read_text().splitlines())
-    resumed = _start(tmp_path, "--resume")
+    resumed = start_score(tmp_path, "--resume")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     assert f"resumed rows: {len(done_before)}" in out
@@ -272,8 +238,8 @@ def test_interrupted_split_run_leaves_no_helper_and_resumes_exactly(
 ) -> None:
     calls, pids = _prepare_cli(tmp_path)
     log = RunLog(isolated_run_log)
-    process = _start(tmp_path)
-    _wait_for_logged_rows(log, 16)
+    process = start_score(tmp_path)
+    wait_for_logged_rows(log, 16)
     helper_pids = [int(line) for line in pids.read_text().split()]
     assert len(helper_pids) == 2 and process.pid not in helper_pids
     process.send_signal(stop)
