@@ -216,21 +216,12 @@ def score_file(
         status = "failed"
         raise
     finally:
-        if tally.sandbox["levels"]:
-            # Provenance: the sandbox level the rows' programs ran at, and what it lacked.
-            run.manifest["sandbox"] = {
-                "levels": dict(tally.sandbox["levels"]),
-                "unmet": list(tally.sandbox["unmet"]),
-            }
-        run.close(status)
+        tally.close_run(run, status)
         if own_engine:
             engine.close()  # fails what is still queued, so the scoring threads end now
         if scorer is not None:
             scorer.shutdown(wait=True, cancel_futures=True)
-    result = tally.summary.result()
-    result.update(output=str(output_path), run_id=run.id, resumed_rows=resumed if resume else None)
-    result["first_reasons"] = tally.first_reasons
-    result["sandbox"] = tally.sandbox
+    result = tally.result(output_path, run, resumed if resume else None)
     if resume:
         result["rescored_changed_rows"] = run.changed_inputs + run.changed_rewards
     return result
@@ -320,17 +311,8 @@ def _score_split(
         raise
     finally:
         temp.unlink(missing_ok=True)
-        if tally.sandbox["levels"]:
-            run.manifest["sandbox"] = {
-                "levels": dict(tally.sandbox["levels"]),
-                "unmet": list(tally.sandbox["unmet"]),
-            }
-        run.close(status)
-    result = tally.summary.result()
-    result.update(output=str(output_path), run_id=run.id, resumed_rows=None)
-    result["first_reasons"] = tally.first_reasons
-    result["sandbox"] = tally.sandbox
-    return result
+        tally.close_run(run, status)
+    return tally.result(output_path, run, None)
 
 
 class _InFlight:
@@ -378,12 +360,11 @@ class _Tally:
             terms = info.get("terms")
             if type(terms) is dict:
                 for detail in terms.values():
-                    # Only a term whose info holds a sandbox record (programs it ran) counts;
-                    # `_sandbox` checks the record's shape.
+                    # Only a term whose info holds a sandbox record (programs it ran) counts.
                     if type(detail) is dict:
                         term_info = detail.get("info")
-                        if type(term_info) is dict and "sandbox" in term_info:
-                            self._sandbox(detail)
+                        if type(term_info) is dict and isinstance(term_info.get("sandbox"), dict):
+                            self._sandbox(detail, term_info["sandbox"])
 
     def merge(self, other: _Tally) -> None:
         """Add the tally of the rows after this one's (a split run's next range)."""
@@ -391,27 +372,45 @@ class _Tally:
         for status, reason in other.first_reasons.items():
             self.first_reasons.setdefault(status, reason)
         for level, count in other.sandbox["levels"].items():
-            levels = self.sandbox["levels"]
-            levels[level] = levels.get(level, 0) + count
-        for requirement in other.sandbox["unmet"]:
-            if requirement not in self.sandbox["unmet"]:
-                self.sandbox["unmet"].append(requirement)
+            self._count_level(level, count)
+        self._add_unmet(other.sandbox["unmet"])
         if self.sandbox["refused"] is None:
             self.sandbox["refused"] = other.sandbox["refused"]
 
-    def _sandbox(self, detail: Any) -> None:
-        info = detail.get("info") if isinstance(detail, dict) else None
-        box = info.get("sandbox") if isinstance(info, dict) else None
-        if not isinstance(box, dict):
-            return
-        level = str(box.get("level"))
-        levels = self.sandbox["levels"]
-        levels[level] = levels.get(level, 0) + 1
-        for requirement in box.get("unmet") or ():
-            if requirement not in self.sandbox["unmet"]:
-                self.sandbox["unmet"].append(requirement)
+    def close_run(self, run: Run, status: str) -> None:
+        """Record the sandbox provenance in the run's manifest (when programs ran), then close
+        the run with ``status``."""
+        if self.sandbox["levels"]:
+            # Provenance: the sandbox level the rows' programs ran at, and what it lacked.
+            run.manifest["sandbox"] = {
+                "levels": dict(self.sandbox["levels"]),
+                "unmet": list(self.sandbox["unmet"]),
+            }
+        run.close(status)
+
+    def result(self, output_path: Path, run: Run, resumed_rows: int | None) -> dict[str, Any]:
+        """What `score_file` returns: the summary, where the output and the run went, and
+        what the command shows beside them."""
+        result = self.summary.result()
+        result.update(output=str(output_path), run_id=run.id, resumed_rows=resumed_rows)
+        result["first_reasons"] = self.first_reasons
+        result["sandbox"] = self.sandbox
+        return result
+
+    def _sandbox(self, detail: dict[str, Any], box: dict[str, Any]) -> None:
+        self._count_level(str(box.get("level")), 1)
+        self._add_unmet(box.get("unmet") or ())
         if detail.get("status") == "refused" and self.sandbox["refused"] is None:
             self.sandbox["refused"] = str(detail.get("reason", ""))
+
+    def _count_level(self, level: str, count: int) -> None:
+        levels = self.sandbox["levels"]
+        levels[level] = levels.get(level, 0) + count
+
+    def _add_unmet(self, requirements: Any) -> None:
+        for requirement in requirements:
+            if requirement not in self.sandbox["unmet"]:
+                self.sandbox["unmet"].append(requirement)
 
 
 def _stateful_shaping(spec: Spec) -> bool:
