@@ -256,6 +256,8 @@ def count_rows(path: str | Path) -> int:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
+    if not str(path).endswith(".gz"):
+        return count_lines(path, 0, path.stat().st_size)[1]
     with _open_binary(path) as handle:
         return sum(1 for line in handle if line.strip())
 
