@@ -424,17 +424,15 @@ def _helper_run(
 
 
 def _receive(fd: int) -> Any:
+    (length,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
+    return pickle.loads(_read_exactly(fd, length))
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
     data = b""
-    while len(data) < _HEADER.size:
-        more = os.read(fd, _HEADER.size - len(data))
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
         if not more:
             raise EngineError("the parent closed the pipe before sending the range's start")
         data += more
-    (length,) = _HEADER.unpack(data)
-    body = b""
-    while len(body) < length:
-        more = os.read(fd, length - len(body))
-        if not more:
-            raise EngineError("the parent closed the pipe before sending the range's start")
-        body += more
-    return pickle.loads(body)
+    return data
