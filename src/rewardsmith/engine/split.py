@@ -174,6 +174,7 @@ class _Helper:
         self.bytes = 0
         self.tally: Any = None
         self.reaped = False
+        self.status: int | None = None  # its wait status, once reaped
 
     def describe(self) -> str:
         where = f"from line {self.first_line}" if self.first_line else "range"
@@ -265,12 +266,12 @@ def _reap(helper: _Helper, *, block: bool = True) -> bool:
     if pid == 0:
         return False
     helper.reaped = True
-    helper.status = status  # type: ignore[attr-defined]
+    helper.status = status
     return True
 
 
 def _exit_text(helper: _Helper) -> str:
-    status = getattr(helper, "status", None)
+    status = helper.status
     if status is None:
         return "unknown exit"
     if os.WIFSIGNALED(status):
