@@ -58,4 +58,4 @@ def wait_for_logged_rows(log: RunLog, minimum: int) -> None:
         if runs and runs[-1].row_count() >= minimum:
             return
         time.sleep(0.05)
-    raise AssertionError("the run logged nothing within 60 s")
+    raise AssertionError(f"fewer than {minimum} rows logged within 60 s")

@@ -91,22 +91,35 @@ def _helper_parts(log_dir: Path) -> list[Path]:
     return [p for p in log_dir.rglob("part-*.parquet") if p.name.count("-") == 4]
 
 
+def _one_process_then_split(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: Path,
+    spec: rewardsmith.Spec,
+    helpers: int,
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Score ``source`` in one process (out one.jsonl, log l1), then split across ``helpers``
+    (out split.jsonl, log l2), checking that it was split; both summaries."""
+    one = score_file(
+        source, spec, output=tmp_path / "one.jsonl", log_dir=tmp_path / "l1", workers=1
+    )
+    monkeypatch.setattr(files, "MIN_BYTES", 1)
+    split = score_file(
+        source, spec, output=tmp_path / "split.jsonl", log_dir=tmp_path / "l2", workers=helpers
+    )
+    assert len(_helper_parts(tmp_path / "l2")) >= 2, "the file was not split"
+    return one, split
+
+
 @pytest.mark.parametrize("helpers", [2, 3])
 def test_split_run_matches_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helpers: int
 ) -> None:
     source = _file_with_bad_rows(tmp_path / "rows.jsonl")
     spec = rewardsmith.load_spec(QA_SPEC)
-    one = score_file(
-        source, spec, output=tmp_path / "one.jsonl", log_dir=tmp_path / "log1", workers=1
-    )
-    monkeypatch.setattr(files, "MIN_BYTES", 1)
-    split = score_file(
-        source, spec, output=tmp_path / "split.jsonl", log_dir=tmp_path / "log2", workers=helpers
-    )
-    assert len(_helper_parts(tmp_path / "log2")) >= 2, "the file was not split"
+    one, split = _one_process_then_split(tmp_path, monkeypatch, source, spec, helpers)
     assert (tmp_path / "split.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
-    assert _log_content(tmp_path / "log2") == _log_content(tmp_path / "log1")
+    assert _log_content(tmp_path / "l2") == _log_content(tmp_path / "l1")
     for key in ("rows", "scored", "status_counts", "first_reasons", "resumed_rows"):
         assert split[key] == one[key], key
     assert split["mean_reward"] == pytest.approx(one["mean_reward"])
@@ -121,7 +134,7 @@ def test_split_run_matches_one_process(
     assert "line 154: not valid UTF-8" in reasons["row-152"]
     assert "row-153" in reasons and reasons["long"] == ""
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-    runs = RunLog(tmp_path / "log2").runs()
+    runs = RunLog(tmp_path / "l2").runs()
     assert runs[-1].status == "completed" and runs[-1].row_count() == 598
 
 
@@ -262,14 +275,7 @@ def test_split_run_reports_sandbox_levels_as_one_process(
     source = tmp_path / "rows.jsonl"
     source.write_text("".join(json.dumps({"completion": c}) + "\n" for c in commands))
     spec = rewardsmith.load_spec("sample_rewards:sandboxed")
-    one = score_file(
-        source, spec, output=tmp_path / "one.jsonl", log_dir=tmp_path / "l1", workers=1
-    )
-    monkeypatch.setattr(files, "MIN_BYTES", 1)
-    split = score_file(
-        source, spec, output=tmp_path / "split.jsonl", log_dir=tmp_path / "l2", workers=2
-    )
-    assert len(_helper_parts(tmp_path / "l2")) >= 2, "the file was not split"
+    one, split = _one_process_then_split(tmp_path, monkeypatch, source, spec, 2)
     assert split["sandbox"] == one["sandbox"]
     assert split["sandbox"]["levels"] == {"isolated": 150, "trusted-code-only": 50}
     assert split["first_reasons"] == one["first_reasons"]
@@ -289,14 +295,7 @@ def test_line_endings_split_as_one_process(
     source = tmp_path / "rows.jsonl"
     source.write_bytes(data)
     spec = rewardsmith.load_spec(QA_SPEC)
-    one = score_file(
-        source, spec, output=tmp_path / "one.jsonl", log_dir=tmp_path / "l1", workers=1
-    )
-    monkeypatch.setattr(files, "MIN_BYTES", 1)
-    split = score_file(
-        source, spec, output=tmp_path / "split.jsonl", log_dir=tmp_path / "l2", workers=3
-    )
-    assert len(_helper_parts(tmp_path / "l2")) >= 2, "the file was not split"
+    one, split = _one_process_then_split(tmp_path, monkeypatch, source, spec, 3)
     assert (tmp_path / "split.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
     assert _log_content(tmp_path / "l2") == _log_content(tmp_path / "l1")
     assert split["rows"] == one["rows"] == 299

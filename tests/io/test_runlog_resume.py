@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_process import wait_for_logged_rows
 from rewardsmith.core.errors import InputError
 from rewardsmith.io.runlog import RunLog, rebuild_output
 
@@ -112,16 +113,6 @@ def _gated_run(tmp_path: Path) -> list[str]:
     ]
 
 
-def _wait_for_rows(log: RunLog, minimum: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        runs = log.runs()
-        if runs and runs[-1].row_count() >= minimum:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"fewer than {minimum} rows logged within 60 s")
-
-
 def test_a_resume_while_the_run_is_writing_and_two_resumes_at_once_log_each_row_once(
     tmp_path: Path, isolated_run_log: Path
 ) -> None:
@@ -130,7 +121,7 @@ def test_a_resume_while_the_run_is_writing_and_two_resumes_at_once_log_each_row_
     original = _score(tmp_path, *args)
     started: list[subprocess.Popen[str]] = [original]
     try:
-        _wait_for_rows(log, 16)
+        wait_for_logged_rows(log, 16)
         # A resume while the original still runs is refused before it scores anything.
         early = _score(tmp_path, *args, "--resume")
         _, err = early.communicate(timeout=120)
