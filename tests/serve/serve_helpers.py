@@ -54,7 +54,7 @@ class ServerProcess:
     """A `rewardsmith serve` subprocess; `url` once it printed where it listens."""
 
     def __init__(self, args: list[str], cwd: Path, env_extra: dict[str, str] | None = None):
-        env = dict(os.environ, PYTHONPATH=str(HERE), **(env_extra or {}))
+        env = {**os.environ, "PYTHONPATH": str(HERE), **(env_extra or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rewardsmith.cli", "serve", "--port", "0", *args],
             cwd=cwd,

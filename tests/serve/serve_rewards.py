@@ -1,5 +1,4 @@
-"""Rewards the server tests need: slow on demand, one whose failure policy is `raise`, and one
-that holds as much memory as its completion asks.
+"""Rewards the server tests need: slow on demand, and one whose failure policy is `raise`.
 
 Imported by the test process and, through PYTHONPATH, by server subprocesses and workers.
 """
@@ -32,15 +31,3 @@ def slow_cpu(sample: Sample) -> float:
     """`slow` run in a killable worker: a row asking for a long sleep hangs until its deadline."""
     time.sleep(float(sample.extra.get("sleep_s", 0.0)))
     return float(sample.completion_text.strip() == "yes")
-
-
-@rewardsmith.reward("serve_test.hog", reads=("completion",), timeout_s=20)
-def hog(sample: Sample) -> float:
-    """Holds ``completion`` MiB, touched page by page, so the worker's resident memory grows."""
-    held = []
-    for _ in range(int(sample.completion_text)):
-        block = bytearray(1 << 20)
-        block[::4096] = b"\x01" * len(block[::4096])
-        held.append(block)
-    time.sleep(0.2)  # resident long enough for the pool's memory check to see it
-    return float(len(held))

@@ -329,9 +329,12 @@ def test_sigterm_finishes_in_flight_requests_and_exits_cleanly(tmp_path: Path) -
 
 def test_serve_memory_mb_limits_the_workers_of_a_spec_without_a_limit(tmp_path: Path) -> None:
     spec = tmp_path / "hog.toml"
-    spec.write_text('name = "hog"\n[[terms]]\nname = "h"\nuse = "serve_rewards:hog"\n')
+    spec.write_text('name = "hog"\n[[terms]]\nname = "h"\nuse = "sample_rewards:hog"\n')
+    engine_tests = Path(__file__).resolve().parents[1] / "engine"  # the memory-hungry reward
     server = ServerProcess(
-        ["--spec", str(spec), "--no-log", "--workers", "1", "--memory-mb", "250"], cwd=tmp_path
+        ["--spec", str(spec), "--no-log", "--workers", "1", "--memory-mb", "250"],
+        cwd=tmp_path,
+        env_extra={"PYTHONPATH": str(engine_tests)},
     )
     try:
         rows = {"samples": [{"completion": "5"}, {"completion": "900"}, {"completion": "6"}]}
