@@ -506,8 +506,7 @@ def _run_inline_term(
     term: ResolvedTerm, rows: list[tuple[int, Sample]], results: list[dict[str, Score]]
 ) -> None:
     """`Reward.run` of one term over a batch's rows, into ``results``: params filtered once,
-    and the per-row work in one loop (no call layer per row; `coerce_score`'s common case,
-    an ok finite float without components, settled here)."""
+    and the per-row work in one loop (no call layer per row)."""
     reward = term.reward
     fn, reward_name, name = reward.fn, reward.name, term.name
     accepted = reward.accepted_params(term.params)
@@ -521,16 +520,7 @@ def _run_inline_term(
                 raise
             score = _exception_score(reward_name, exc)
         else:
-            if (
-                type(result) is Score
-                and result.status == "ok"
-                and type(result.value) is float
-                and result.value - result.value == 0.0  # finite
-                and not result.components
-            ):
-                score = result
-            else:
-                score = coerce_score(result, reward_name)
+            score = coerce_score(result, reward_name)  # settles the common cases first
         score.latency_s = clock() - start
         results[index][name] = score
 
