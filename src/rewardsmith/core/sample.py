@@ -96,12 +96,19 @@ class Sample(msgspec.Struct, kw_only=True):
     @property
     def completion_text(self) -> str:
         """The completion as text: a string as is, or the last assistant message's content."""
-        return _last_text(self.completion, prefer_role="assistant")
+        completion = self.completion
+        # Read several times per row by most rewards: a plain string skips the call.
+        if type(completion) is str:
+            return completion
+        return _last_text(completion, prefer_role="assistant")
 
     @property
     def prompt_text(self) -> str:
         """The prompt as text: a string as is, or the last message's content."""
-        return _last_text(self.prompt, prefer_role=None)
+        prompt = self.prompt
+        if type(prompt) is str:
+            return prompt
+        return _last_text(prompt, prefer_role=None)
 
     def get(self, field: str, default: Any = None) -> Any:
         """A field by name: a known field, ``extra`` (the whole dict), or one key of ``extra``."""

@@ -100,42 +100,56 @@ def tag_format(
         '<think> block is empty'
     """
     text = sample.completion_text
-    markers = _markers(tuple(tags))
+    markers = _markers(tags if type(tags) is tuple else tuple(tags))
     first_opening = markers[0][1]
     is_prefilled = prefilled == "always" or (
-        prefilled == "auto" and sample.prompt_text.rstrip().endswith(first_opening)
+        prefilled == "auto" and _ends_with(sample.prompt_text, first_opening)
     )
     if is_prefilled:
         text = first_opening + text
     info = {"prefilled": is_prefilled}
     spans: list[tuple[int, int]] = []
     for name, opening, closing in markers:
-        for marker in (opening, closing):
-            count = text.count(marker)
-            if count != 1:
-                problem = "missing" if count == 0 else f"appears {count} times"
-                return Score(value=0.0, reason=f"{marker} {problem}", info=info)
+        opens = text.count(opening)
+        if opens != 1:
+            return Score(value=0.0, reason=_count_problem(opening, opens), info=info)
+        closes = text.count(closing)
+        if closes != 1:
+            return Score(value=0.0, reason=_count_problem(closing, closes), info=info)
         start, end = text.find(opening), text.find(closing)
         if end < start:
             return Score(value=0.0, reason=f"{closing} before {opening}", info=info)
         if spans and start < spans[-1][1]:
             previous = tags[len(spans) - 1]
             return Score(value=0.0, reason=f"<{name}> opens before </{previous}> closes", info=info)
-        if require_content and not text[start + len(opening) : end].strip():
-            return Score(value=0.0, reason=f"{opening} block is empty", info=info)
+        if require_content:
+            inside = start + len(opening)
+            if inside == end or text[inside:end].isspace():  # `not strip()` without a copy
+                return Score(value=0.0, reason=f"{opening} block is empty", info=info)
         spans.append((start, end + len(closing)))
     if mode == "strict":
         # The text before, between and after the blocks must be blank.
         previous_end = 0
         for start, end in spans:
-            if text[previous_end:start].strip():
+            if start > previous_end and not text[previous_end:start].isspace():
                 break
             previous_end = end
         else:
-            if not text[previous_end:].strip():
+            if previous_end == len(text) or text[previous_end:].isspace():
                 return Score(value=1.0, info=info)
         return Score(value=0.0, reason="text outside the tag blocks (strict mode)", info=info)
     return Score(value=1.0, info=info)
+
+
+def _count_problem(marker: str, count: int) -> str:
+    return f"{marker} {'missing' if count == 0 else f'appears {count} times'}"
+
+
+def _ends_with(prompt: str, opening: str) -> bool:
+    """``prompt.rstrip().endswith(opening)`` without copying a long prompt to strip it."""
+    if prompt.endswith(opening):
+        return True
+    return bool(prompt) and prompt[-1].isspace() and prompt.rstrip().endswith(opening)
 
 
 # -- json_schema -------------------------------------------------------------------------------
