@@ -135,6 +135,7 @@ def length_violation(prompt: str, response: str) -> float:
         return 0.0
     unit = match.group(3).lower()
     count = _count_units(response, unit)
+    miss: float
     if relation in _UPPER_BOUND:
         miss = max(0, count - target)
     elif relation == "at least":
