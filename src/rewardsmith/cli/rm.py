@@ -105,6 +105,13 @@ def train(
             "instruction). bi only."
         ),
     ] = 0.0,
+    cues: Annotated[
+        bool,
+        typer.Option(
+            help="bi only: also read text cues (truncated, repeated, refusal, prompt overlap, "
+            "a stated length missed)."
+        ),
+    ] = False,
     length_head: Annotated[
         bool,
         typer.Option(help="Train with a length term that absorbs length; dropped at inference."),
@@ -195,6 +202,7 @@ def train(
                     seed=seed,
                     features=features,
                     contrast=contrast,
+                    cues=cues,
                     length_head=length_head,
                     length_decorrelate=length_decorrelate,
                 )

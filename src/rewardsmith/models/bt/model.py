@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.models.bt.cache import EmbeddingCache, default_cache_path
+from rewardsmith.models.bt.cues import cue_features
 from rewardsmith.models.bt.data import PreferencePair
 from rewardsmith.models.bt.encoder import TextEncoder
 from rewardsmith.models.bt.evaluate import PairScorer, evaluate_pairs, pool_heads
@@ -63,6 +64,7 @@ class HeadRewardModel:
         meta: what the manifest records (training settings, report).
         features: ``joint`` (the head reads one embedding of prompt and response together) or
             ``bi`` (prompt and response embedded apart, `relevance_features`).
+        cues: ``bi`` only: the text cues of `cue_features` follow the relevance features.
     """
 
     kind = "head"
@@ -74,14 +76,18 @@ class HeadRewardModel:
         meta: dict[str, Any] | None = None,
         *,
         features: str = "joint",
+        cues: bool = False,
     ) -> None:
         if features not in FEATURE_MODES:
             raise ValueError(f"features must be one of {FEATURE_MODES}, got {features!r}")
+        if cues and features != "bi":
+            raise ValueError("text cues need features='bi'")
         self.encoder = encoder
         self.head = head
         self.heads = int(head.heads)
         self.meta = dict(meta or {})
         self.features = features
+        self.cues = cues
 
     def featurise(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """The head's input rows for (prompt, response) pairs."""
@@ -89,7 +95,10 @@ class HeadRewardModel:
             return self.encoder.embed(prompts, responses)
         u = self.encoder.embed_texts([clip_prompt(p) for p in prompts])
         v = self.encoder.embed_texts(list(responses))
-        return relevance_features(u, v)
+        rows = relevance_features(u, v)
+        if not self.cues:
+            return rows
+        return np.concatenate([rows, cue_features(prompts, responses)], axis=1)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         import torch
@@ -117,6 +126,7 @@ class HeadRewardModel:
             "heads": self.head.heads,
             "hidden": self.head.hidden,
             "features": self.features,
+            "cues": self.cues,
             **self.meta,
         }
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -156,7 +166,13 @@ class HeadRewardModel:
         head.eval()
         meta = {k: v for k, v in manifest.items() if k in ("training", "report", "pool")}
         # Models saved before the bi mode existed have no "features": they are joint.
-        return cls(encoder, head, meta, features=str(manifest.get("features", "joint")))
+        return cls(
+            encoder,
+            head,
+            meta,
+            features=str(manifest.get("features", "joint")),
+            cues=bool(manifest.get("cues", False)),
+        )
 
 
 def _open_cache(cache: EmbeddingCache | str | Path | bool | None) -> EmbeddingCache | None:
@@ -231,6 +247,8 @@ def train_reward_model(
         raise ValueError(f"features must be one of {FEATURE_MODES}, got {config.features!r}")
     if config.contrast and config.features != "bi":
         raise ValueError("contrast pairs need features='bi' (responses embedded on their own)")
+    if config.cues and config.features != "bi":
+        raise ValueError("text cues need features='bi'")
     encoder = TextEncoder(
         base, max_length=max_length, cache=_open_cache(cache), device=device, batch_size=batch_size
     )
@@ -280,6 +298,14 @@ def train_reward_model(
         )
         chosen_texts = [p.chosen for p in pairs] + [pairs[i].chosen for i in own]
         rejected_texts = [p.rejected for p in pairs] + [answer_texts[j] for j in foreign]
+        if config.cues:
+            row_prompts = [p.prompt for p in pairs] + [pairs[i].prompt for i in own]
+            chosen_rows = np.concatenate(
+                [chosen_rows, cue_features(row_prompts, chosen_texts)], axis=1
+            )
+            rejected_rows = np.concatenate(
+                [rejected_rows, cue_features(row_prompts, rejected_texts)], axis=1
+            )
         # A contrast pair is a hard preference with no margin: the foreign answer is off-topic.
         margin_list = [p.margin if config.use_margin else 0.0 for p in pairs] + [0.0] * len(own)
         label_list = [p.label if config.soft_labels else 1.0 for p in pairs] + [1.0] * len(own)
@@ -302,7 +328,7 @@ def train_reward_model(
     head, history = fit_heads(
         chosen, rejected, margins, labels, config, lengths=lengths, on_epoch=epoch_done
     )
-    model = HeadRewardModel(encoder, head, features=config.features)
+    model = HeadRewardModel(encoder, head, features=config.features, cues=config.cues)
     train_report = evaluate_pairs(model, pairs)
     held_report = evaluate_pairs(model, list(eval_pairs)) if eval_pairs else {"n": 0}
     report = {

@@ -71,6 +71,9 @@ class TrainConfig:
     to a neighbouring instruction (`rewardsmith.models.bt.features.contrast_pairs`)."""
     contrast_neighbours: int = 5
     """r' comes from one of this many nearest other prompts."""
+    cues: bool = False
+    """``bi`` only: append the text cues of `rewardsmith.models.bt.cues` (truncation, repetition,
+    refusal, prompt overlap, a stated length missed) to the head's input."""
     length_head: bool = False
     """ODIN-style: during training each reward is the head's plus a per-head linear term in
     ``log(1 + characters)`` that absorbs length; only the head scores at inference."""
