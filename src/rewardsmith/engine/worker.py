@@ -87,7 +87,15 @@ def run_term(reward: Any, params: dict[str, Any], payload: Any) -> Score | list[
 _astuple = msgspec.structs.astuple
 # The constructors below name each field (a keyword call is ~10x cheaper than building a dict
 # per row); a field added to either struct must be added there too, or importing fails here.
-if Sample.__struct_fields__ != ("id", "completion", "prompt", "reference", "task", "group", "extra"):
+if Sample.__struct_fields__ != (
+    "id",
+    "completion",
+    "prompt",
+    "reference",
+    "task",
+    "group",
+    "extra",
+):
     raise ImportError(f"Sample fields changed: {Sample.__struct_fields__}; update the worker wire")
 if Score.__struct_fields__ != ("value", "status", "reason", "components", "info", "latency_s"):
     raise ImportError(f"Score fields changed: {Score.__struct_fields__}; update the worker wire")
