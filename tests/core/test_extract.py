@@ -128,8 +128,9 @@ def test_hostile_text_is_linear(text):
     start = time.perf_counter()
     extract_answer(text)
     last_boxed(text)
-    # A quadratic scan of a megabyte takes minutes; a linear one, milliseconds.
-    assert time.perf_counter() - start < 1.0
+    # A quadratic scan of a megabyte takes hours; a linear one, milliseconds to about a second
+    # (deep-braces walks every brace in Python: 1.05 s on a loaded 2-core CI machine).
+    assert time.perf_counter() - start < 10.0
 
 
 def test_deep_nesting_is_extracted_whole():
