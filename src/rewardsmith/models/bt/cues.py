@@ -83,9 +83,17 @@ _NUMBERS: Final = {
 _UPPER_BOUND: Final = frozenset(
     ("at most", "no more than", "less than", "fewer than", "under", "maximum of", "up to")
 )
+
+
+def _either(words: set[str] | frozenset[str] | dict[str, int]) -> str:
+    """A regex alternation of ``words``, longest first (so "a single" is tried before "single")."""
+    return "|".join(sorted(words, key=lambda word: (-len(word), word)))
+
+
+# The relations and number words are the tables above, so a word added there is also read.
 _CONSTRAINT: Final = re.compile(
-    r"\b(?:(at most|no more than|less than|fewer than|under|maximum of|at least|exactly|up to)"
-    r"\s+)?(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a single|single)\s*-?\s*"
+    rf"\b(?:({_either(_UPPER_BOUND | {'at least', 'exactly'})})"
+    rf"\s+)?(\d{{1,3}}|{_either(_NUMBERS)})\s*-?\s*"
     r"(words?|sentences?|paragraphs?|bullet points?|bullets?|items?|examples?|lines?|points?|"
     r"ideas?|tips?|ways?|reasons?|questions?|names?|adjectives?|synonyms?|things?|steps?)\b",
     re.IGNORECASE,
