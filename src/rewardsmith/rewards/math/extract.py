@@ -51,6 +51,7 @@ class Extracted:
 
 _BOX: Final = re.compile(r"\\(?:boxed|fbox)\s*(?=\{)|\\boxed\s+(?=[^\s{])")
 _FINAL: Final = re.compile(r"final\s+answer", re.I)
+_FINAL_LOWER: Final = re.compile(r"final\s+answer")
 _ANSWER_WORD: Final = re.compile(r"\banswer\b\s*(?:is\b|:|=)", re.I)
 _ENV_TOKEN: Final = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 _ENV_CLOSER: Final = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
@@ -136,16 +137,23 @@ _DENIAL_AFTER: Final = re.compile(
     r"|\s*(?:isn't|wasn't)\b",
     re.I,
 )
-_LEADING_MARKUP: Final = re.compile(r"(?:\\boxed\s*\{?|\\fbox\s*\{?|\$+|\\\(|\\\[|[*_`{:=\s])*$")
-_CLAUSE_END: Final = re.compile(r"[.!?;\n]")
+_NEGATION_TAILS: Final = (
+    *("not", "n't", "never", "nor", "neither", "\\ne", "\\neq"),
+    *("to", "exactly", "just", "be", "quite", "simply"),
+)
+"""How a match of ``_NEGATION_BEFORE`` can end, before trailing spaces (ASCII, lower case)."""
+_MARKUP_CHARS: Final = frozenset("*_`{:=$")
+"""Markup written before an answer, one character a token; with spaces, ``\\(``, ``\\[``,
+``\\boxed`` and ``\\fbox`` these are what `_markup_tail` strips."""
+_CLAUSE_ENDS: Final = ".!?;\n"
 
 
 def _disowned(text: str, found: Extracted) -> bool:
     """Whether the words next to the answer deny it (or, for the fallback rules, hedge it)."""
     before = text[max(0, found.start - 60) : found.start]
     before = before[_last_boundary(before) :]
-    before = _LEADING_MARKUP.sub("", before)
-    if _NEGATION_BEFORE.search(before):
+    before = before[: _markup_tail(before)]
+    if _may_end_negated(before) and _NEGATION_BEFORE.search(before):
         return True
     if found.rule not in ("last_math", "last_number"):
         return False
@@ -158,10 +166,37 @@ def _disowned(text: str, found: Extracted) -> bool:
 
 
 def _last_boundary(window: str) -> int:
-    last = 0
-    for match in _CLAUSE_END.finditer(window):
-        last = match.end()
-    return last
+    """Where the window's last clause starts: just after its last ``. ! ? ;`` or newline."""
+    return max(window.rfind(mark) for mark in _CLAUSE_ENDS) + 1
+
+
+def _markup_tail(window: str) -> int:
+    """Where the markup the window ends with starts (``$``, ``\\(``, ``\\boxed{``, ``**:``,
+    spaces): the leftmost ``i`` whose ``window[i:]`` is all such tokens, read from the end.
+    No token ends another (``d`` and ``x`` end only ``\\boxed``/``\\fbox``, the brackets only
+    ``\\(``/``\\[``), so one backward pass finds the one way to split the tail."""
+    end = len(window)
+    while end:
+        last = window[end - 1]
+        if last in _MARKUP_CHARS or last.isspace():
+            end -= 1
+        elif last in "([" and window.endswith("\\", 0, end - 1):
+            end -= 2
+        elif last == "d" and window.endswith("\\boxed", 0, end):
+            end -= 6
+        elif last == "x" and window.endswith("\\fbox", 0, end):
+            end -= 5
+        else:
+            break
+    return end
+
+
+def _may_end_negated(window: str) -> bool:
+    """False when ``_NEGATION_BEFORE`` cannot match: ASCII text whose last word ends none of
+    its phrases (case-folding ASCII is exact; other text goes to the expression as it is)."""
+    if not window.isascii():
+        return True
+    return window.rstrip().lower().endswith(_NEGATION_TAILS)
 
 
 # -- boxes ------------------------------------------------------------------------------------
@@ -260,13 +295,32 @@ def _same_inline_math(text: str, left: int, right: int) -> bool:
 
 
 def _final_answer(text: str) -> Extracted | None:
-    last = None
-    for last in _FINAL.finditer(text):  # noqa: B007 - the last one counts
-        pass
-    if last is None:
+    end = _last_final_marker(text)
+    if end is None:
         return None
-    found = _answer_after(text, last.end(), "final_answer")
-    return found
+    return _answer_after(text, end, "final_answer")
+
+
+def _last_final_marker(text: str) -> int | None:
+    """The end of the last "final answer" (any case, any spaces between the words), or None.
+
+    ASCII text is lowered and searched from its end: folding ASCII case is exact, and a
+    response's last phrase is usually near its end. Other text is scanned whole, as the
+    expression's own case rules (``ſ`` is an ``s``) say."""
+    if not text.isascii():
+        last = None
+        for last in _FINAL.finditer(text):  # noqa: B007 - the last one counts
+            pass
+        return None if last is None else last.end()
+    lowered = text.lower()
+    at = lowered.rfind("final")
+    while at != -1:
+        # "final" cannot overlap itself, so each earlier hit is a distinct candidate.
+        found = _FINAL_LOWER.match(lowered, at)
+        if found:
+            return found.end()
+        at = lowered.rfind("final", 0, at)
+    return None
 
 
 def _answer_after(text: str, pos: int, rule: str) -> Extracted | None:
