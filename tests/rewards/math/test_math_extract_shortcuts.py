@@ -1,5 +1,5 @@
 """The scans that stand in for regular expressions on the hot path (`_last_final_marker`,
-`_markup_tail`, `_may_end_negated`, `_last_boundary`) agree with those expressions exactly,
+`_markup_tail`, `_may_end_negated`, `_last_boundary`, `_box_starts`) agree with those expressions exactly,
 including on text where Unicode case rules differ from ASCII ones (``ſ`` matches ``s`` under
 ``re.I``, ``İ`` matches ``i``) and on the whitespace ``\\s`` accepts beyond ASCII spaces."""
 
@@ -48,6 +48,8 @@ def test_shortcuts_agree_with_their_expressions(seed: int) -> None:
             assert extract._may_end_negated(text), text
         ends = [match.end() for match in CLAUSE_END.finditer(text)]
         assert extract._last_boundary(text) == (ends[-1] if ends else 0), text
+        boxes = [(match.start(), match.end()) for match in extract._BOX.finditer(text)]
+        assert extract._box_starts(text) == boxes, text
 
 
 @pytest.mark.parametrize(

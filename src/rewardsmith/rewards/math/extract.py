@@ -204,7 +204,7 @@ def _may_end_negated(window: str) -> bool:
 
 def _box_spans(text: str) -> list[tuple[int, int, int]]:
     """(start of ``\\boxed``, start of content, end of content) for every closed box."""
-    starts = [(m.start(), m.end()) for m in _BOX.finditer(text)]
+    starts = _box_starts(text)
     if not starts:
         return []
     closing = _closing_braces(text, starts[0][1])
@@ -219,6 +219,22 @@ def _box_spans(text: str) -> list[tuple[int, int, int]]:
             if bare:
                 spans.append((box_start, pos, bare.end()))
     return spans
+
+
+def _box_starts(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every ``_BOX`` match, in order: the expression tried only where
+    ``\\boxed`` or ``\\fbox`` is written, found by substring search. (Its matches cannot
+    overlap: one holds a single backslash, at its start.)"""
+    starts = []
+    for word in ("\\boxed", "\\fbox"):
+        at = text.find(word)
+        while at != -1:
+            found = _BOX.match(text, at)
+            if found:
+                starts.append((at, found.end()))
+            at = text.find(word, at + len(word))
+    starts.sort()
+    return starts
 
 
 _BRACE_TOKENS: Final = re.compile(r"\\.|[{}]", re.S)
