@@ -42,3 +42,27 @@ def test_the_cache_module_does_not_import_numpy() -> None:
     code = "import sys, rewardsmith.engine.cache; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@reward("test.reads_fields", reads=("completion", "reference"))
+def reads_fields(sample: Sample) -> float:
+    return 1.0
+
+
+@reward("test.reads_extra_key", reads=("completion", "hint"))
+def reads_extra_key(sample: Sample) -> float:
+    return 1.0
+
+
+def test_keys_follow_exactly_the_fields_a_reward_reads() -> None:
+    for scorer in (reads_fields, reads_extra_key):  # Sample attributes, and a key of extra
+        base = Sample(id="a", completion="x", reference="1", extra={"hint": "h"})
+        same = Sample(id="b", completion="x", reference="1", prompt="p", extra={"hint": "h"})
+        assert cache_key(scorer, {}, base) == cache_key(scorer, {}, same)
+        assert cache_key(scorer, {}, base) != cache_key(scorer, {"n": 1}, base)
+        swapped = Sample(id="a", completion="1", reference="x", extra={"hint": "h"})
+        assert cache_key(scorer, {}, base) != cache_key(scorer, {}, swapped)
+    other_hint = Sample(id="a", completion="x", reference="1", extra={"hint": "g"})
+    base = Sample(id="a", completion="x", reference="1", extra={"hint": "h"})
+    assert cache_key(reads_extra_key, {}, base) != cache_key(reads_extra_key, {}, other_hint)
+    assert cache_key(reads_fields, {}, base) == cache_key(reads_fields, {}, other_hint)

@@ -8,6 +8,7 @@ Only verdicts that cannot change on a retry are cached: ``timeout`` and ``error`
 from __future__ import annotations
 
 import hashlib
+import operator
 import sys
 import threading
 from collections import OrderedDict
@@ -17,7 +18,7 @@ from typing import Any, Final
 import msgspec
 
 from rewardsmith.core.reward import Reward
-from rewardsmith.core.sample import Sample
+from rewardsmith.core.sample import KNOWN_FIELDS, Sample
 from rewardsmith.core.score import Score
 
 __all__ = ["CACHEABLE_STATUSES", "ScoreCache", "cache_key", "term_keyer"]
@@ -62,19 +63,30 @@ def cache_key(reward: Reward, params: dict[str, Any], sample: Sample) -> bytes:
 
 
 def term_keyer(reward: Reward, params: dict[str, Any]) -> Callable[[Sample], bytes]:
-    """`cache_key` for one term, with the term's own part hashed once instead of per row."""
-    base = hashlib.blake2b(_digest((reward.id, reward.ref, params, reward.reads)), digest_size=16)
-    reads = reward.reads
+    """`cache_key` for one term, with the term's own part hashed once instead of per row.
+
+    The fields a reward reads are encoded as one msgpack array (self-delimiting: fields cannot
+    run together) and hashed with SHA-256, which CPUs with SHA extensions run about twice as
+    fast as BLAKE2b over a long completion; the key is its first 16 bytes."""
+    base = hashlib.sha256(_digest((reward.id, reward.ref, params, reward.reads)))
+    values = _fields_reader(reward.reads)
 
     def key(sample: Sample) -> bytes:
         hasher = base.copy()
-        for field in reads:
-            value = sample.get(field)
-            # Each value's msgpack encoding is self-delimiting, so fields cannot run together.
-            hasher.update(_encode(value))
-        return hasher.digest()
+        hasher.update(_encode(values(sample)))
+        return hasher.digest()[:16]
 
     return key
+
+
+def _fields_reader(reads: tuple[str, ...]) -> Callable[[Sample], tuple[Any, ...]]:
+    """The values of ``reads`` as a tuple: one C call when all are attributes of `Sample`."""
+    if reads and all(field in KNOWN_FIELDS or field == "extra" for field in reads):
+        if len(reads) == 1:
+            single = operator.attrgetter(reads[0])
+            return lambda sample: (single(sample),)
+        return operator.attrgetter(*reads)  # type: ignore[return-value]
+    return lambda sample: tuple(sample.get(field) for field in reads)
 
 
 def _encode(value: Any) -> bytes:

@@ -110,3 +110,12 @@ def test_same_results_under_asyncio():
         )
 
     assert asyncio.run(main()) == [1.0] * 20
+
+
+def test_settings_alternating_between_calls_each_keep_their_verdict() -> None:
+    # The reward reuses one MathConfig per set of arguments: every argument must be part of it.
+    sample = Sample(id="1", completion=r"so $\boxed{\frac{1}{3}}$", reference="0.33")
+    expected = [({}, 0.0), ({"precision": 2}, 1.0), ({"rel_tol": 0.05}, 1.0)]
+    for _ in range(2):
+        for settings, value in expected:
+            assert math_answer(sample, **settings).value == value, settings

@@ -124,18 +124,28 @@ def math_answer(
         >>> score.value, score.info["path"]
         (1.0, 'exact')
     """
-    cfg = MathConfig(
-        precision=precision,
-        rel_tol=rel_tol,
-        strict=strict,
-        relation_as_set=relation_as_set,
-        percent=percent,
-        use_sympy=use_sympy,
-        approximate=approximate,
-        rules=tuple(rules) if rules else DEFAULT_RULES,
-        think=think,
-    )
+    settings = (precision, rel_tol, strict, relation_as_set, percent, use_sympy, approximate)
+    cfg = _CONFIG_BY_ARGS.get((settings, rules, think)) if rules is None else None
+    if cfg is None:
+        cfg = MathConfig(
+            precision=precision,
+            rel_tol=rel_tol,
+            strict=strict,
+            relation_as_set=relation_as_set,
+            percent=percent,
+            use_sympy=use_sympy,
+            approximate=approximate,
+            rules=tuple(rules) if rules else DEFAULT_RULES,
+            think=think,
+        )
+        if rules is None and len(_CONFIG_BY_ARGS) < 64:
+            _CONFIG_BY_ARGS[settings, rules, think] = cfg
     return _score(sample, cfg, llm, timeout_s)
+
+
+# The config of each set of arguments seen (without custom rules), built once: a reward is
+# called with the same few settings on every row.
+_CONFIG_BY_ARGS: dict[tuple[Any, ...], MathConfig] = {}
 
 
 def _score(

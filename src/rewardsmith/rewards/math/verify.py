@@ -120,6 +120,8 @@ class Parsed:
     nodes: tuple[Node, ...] = ()
     error: str | None = None
     refused: bool = False
+    # `normalized`, rendered once: a cached gold answer is reported on every row of its group.
+    _rendered: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -127,7 +129,9 @@ class Parsed:
 
     @property
     def normalized(self) -> str:
-        return render(self.nodes[0]) if self.nodes else ""
+        if not self._rendered:
+            self._rendered.append(render(self.nodes[0]) if self.nodes else "")
+        return self._rendered[0]
 
 
 @dataclass(frozen=True, slots=True)
