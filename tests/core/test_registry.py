@@ -161,3 +161,21 @@ def test_built_in_aliases_resolve_in_a_spec() -> None:
     batch = rewardsmith.score([{"id": "a", "completion": "x", "reference": "x"}], spec, workers=1)
     assert [score.value for score in batch] == [1.0]
     assert rewardsmith.get_reward("length.repetition").name == "repetition"
+
+
+def test_engine_params_reach_only_a_function_that_names_them() -> None:
+    @rewardsmith.reward("test.registry.no_timeout", register=False)
+    def plain(sample: rewardsmith.Sample, *, k: int = 2) -> float:
+        return float(k)
+
+    @rewardsmith.reward("test.registry.timeout", register=False)
+    def timed(sample: rewardsmith.Sample, *, timeout_s: float = 1.0) -> float:
+        return timeout_s
+
+    sample = rewardsmith.Sample(id="a", completion="abc")
+    assert plain.accepted_params({}) == {}
+    assert plain.accepted_params({"k": 3, "timeout_s": 5.0}) == {"k": 3}
+    assert timed.accepted_params({"timeout_s": 5.0}) == {"timeout_s": 5.0}
+    assert plain.run(sample, {"k": 3, "timeout_s": 5.0}).value == 3.0
+    assert timed.run(sample, {"timeout_s": 5.0}).value == 5.0
+    assert timed.run(sample, {}).value == 1.0

@@ -105,6 +105,7 @@ class Reward:
         self.__module__ = fn.__module__
         self.__wrapped__ = fn
         self._params_model: type[pydantic.BaseModel] | None = None
+        self._param_names: frozenset[str] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -148,8 +149,12 @@ class Reward:
 
     def accepted_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """The params to pass to the function (engine params removed unless it asks for them)."""
-        fields = self.params_model().model_fields
-        return {k: v for k, v in params.items() if k not in ENGINE_PARAMS or k in fields}
+        if not params:  # the common case, once per row: no lookup at all
+            return {}
+        if self._param_names is None:  # pydantic's `model_fields` costs ~1 us per access
+            self._param_names = frozenset(self.params_model().model_fields)
+        names = self._param_names
+        return {k: v for k, v in params.items() if k not in ENGINE_PARAMS or k in names}
 
     # -- running (no isolation here: the engine decides where this runs) --------------------
 
