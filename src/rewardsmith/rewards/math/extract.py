@@ -145,7 +145,6 @@ _NEGATION_TAILS: Final = (
 _MARKUP_CHARS: Final = frozenset("*_`{:=$")
 """Markup written before an answer, one character a token; with spaces, ``\\(``, ``\\[``,
 ``\\boxed`` and ``\\fbox`` these are what `_markup_tail` strips."""
-_CLAUSE_ENDS: Final = ".!?;\n"
 
 
 def _disowned(text: str, found: Extracted) -> bool:
@@ -167,7 +166,8 @@ def _disowned(text: str, found: Extracted) -> bool:
 
 def _last_boundary(window: str) -> int:
     """Where the window's last clause starts: just after its last ``. ! ? ;`` or newline."""
-    return max(window.rfind(mark) for mark in _CLAUSE_ENDS) + 1
+    find = window.rfind
+    return max(find("."), find("!"), find("?"), find(";"), find("\n")) + 1
 
 
 def _markup_tail(window: str) -> int:
