@@ -210,6 +210,13 @@ def math_section(data: Path, repeat: int) -> None:
             continue
         vs_mv = f"{mv / seconds:.1f}x" if mv else "-"
         print(f"{name:<44}{n / seconds:>10,.0f}{vs_mv:>16}{loop / seconds:>12.2f}x")
+    # The machine's speed can drift within a run: each repetition times the loop and the
+    # engine back to back, so the ratio within a repetition is the steadier figure.
+    rounds = sorted(a / b for a, b in zip(times["loop"], times["engine"], strict=True))
+    print(
+        f"score vs own loop within each repetition: median {statistics.median(rounds):.2f}x "
+        f"(range {rounds[0]:.2f}x-{rounds[-1]:.2f}x)"
+    )
     print(f"score cache hits during the timed phase: {hits}")
 
     synthetic = _math_rows(data / "synthetic_math_2000.jsonl")
