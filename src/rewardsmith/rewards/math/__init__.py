@@ -125,27 +125,40 @@ def math_answer(
         (1.0, 'exact')
     """
     settings = (precision, rel_tol, strict, relation_as_set, percent, use_sympy, approximate)
-    cfg = _CONFIG_BY_ARGS.get((settings, rules, think)) if rules is None else None
-    if cfg is None:
-        cfg = MathConfig(
-            precision=precision,
-            rel_tol=rel_tol,
-            strict=strict,
-            relation_as_set=relation_as_set,
-            percent=percent,
-            use_sympy=use_sympy,
-            approximate=approximate,
-            rules=tuple(rules) if rules else DEFAULT_RULES,
-            think=think,
-        )
-        if rules is None and len(_CONFIG_BY_ARGS) < 64:
-            _CONFIG_BY_ARGS[settings, rules, think] = cfg
-    return _score(sample, cfg, llm, timeout_s)
+    return _score(sample, _config_of(settings, rules, think), llm, timeout_s)
 
 
-# The config of each set of arguments seen (without custom rules), built once: a reward is
-# called with the same few settings on every row.
+def _config_of(settings: tuple[Any, ...], rules: list[str] | None, think: ThinkMode) -> MathConfig:
+    """The `MathConfig` of the reward's arguments (``settings`` in `MathConfig`'s field
+    order), built once per distinct set without custom rules: a reward is called with the
+    same few settings on every row, and building one costs more than a row's extraction."""
+    key = (settings, think)
+    found = _CONFIG_BY_ARGS.get(key) if rules is None else None
+    if found is not None:
+        return found
+    precision, rel_tol, strict, relation_as_set, percent, use_sympy, approximate = settings
+    cfg = MathConfig(
+        precision=precision,
+        rel_tol=rel_tol,
+        strict=strict,
+        relation_as_set=relation_as_set,
+        percent=percent,
+        use_sympy=use_sympy,
+        approximate=approximate,
+        rules=tuple(rules) if rules else DEFAULT_RULES,
+        think=think,
+    )
+    if rules is None and len(_CONFIG_BY_ARGS) < 64:
+        _CONFIG_BY_ARGS[key] = cfg
+    return cfg
+
+
 _CONFIG_BY_ARGS: dict[tuple[Any, ...], MathConfig] = {}
+_SETTINGS: Final = (
+    *("precision", "rel_tol", "strict", "relation_as_set", "percent"),
+    *("use_sympy", "approximate"),
+)
+"""The names of `_config_of`'s ``settings``, in order."""
 
 
 def _score(
@@ -259,18 +272,8 @@ def _config_for(params: dict[str, Any]) -> MathConfig:
     if found is not None and found[0] is params:
         return found[1]
     merged = {**_DEFAULTS, **params}
-    rules = merged["rules"]
-    cfg = MathConfig(
-        precision=merged["precision"],
-        rel_tol=merged["rel_tol"],
-        strict=merged["strict"],
-        relation_as_set=merged["relation_as_set"],
-        percent=merged["percent"],
-        use_sympy=merged["use_sympy"],
-        approximate=merged["approximate"],
-        rules=tuple(rules) if rules else DEFAULT_RULES,
-        think=merged["think"],
-    )
+    settings = tuple(merged[name] for name in _SETTINGS)
+    cfg = _config_of(settings, merged["rules"], merged["think"])
     if len(_CONFIGS) > 64:
         _CONFIGS.clear()
     _CONFIGS[id(params)] = (params, cfg)
