@@ -138,8 +138,11 @@ def test_a_zygote_killed_during_a_run_is_the_runs_failure(box: Sandbox):
 
 def test_an_answer_flood_is_the_programs_output_limit_and_stays_out_of_the_grader(box: Sandbox):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # 6 MiB of tiny list items: decoded, that would be ~50 million Python objects.
-    run, (answer,) = box.call("def f():\n    return [0] * (3 << 20)", [("f", [], {})])
+    # 6 MiB of tiny list items: decoded, that would be ~50 million Python objects. Encoding
+    # them takes the program ~2 s of CPU on a 2-core CI machine, as long as the default time
+    # limit: a roomier one keeps the output limit the one that trips.
+    roomy = SandboxLimits(time_limit_s=10.0)
+    run, (answer,) = box.call("def f():\n    return [0] * (3 << 20)", [("f", [], {})], roomy)
     assert run.outcome == "output_limit" and answer.outcome == "runtime_error"
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 << 10  # KiB
     score = code(
