@@ -94,9 +94,10 @@ def extract_answer(text: str, rules: tuple[str, ...] = DEFAULT_RULES) -> Extract
 
 
 def _find_answer(text: str, rules: tuple[str, ...]) -> Extracted | None:
-    boxed = _boxed(text) if "boxed" in rules else None
+    starts = _box_starts(text) if "boxed" in rules else []
+    boxed = _boxed(text, starts) if "boxed" in rules else None
     final = _final_answer(text) if "final_answer" in rules else None
-    if "boxed" in rules and _ends_in_open_box(text, boxed, final):
+    if "boxed" in rules and _ends_in_open_box(text, starts, boxed, final):
         # A response cut off inside its box has no final answer; the number before the cut
         # is not one.
         return Extracted("", "unclosed_box", len(text))
@@ -202,9 +203,9 @@ def _may_end_negated(window: str) -> bool:
 # -- boxes ------------------------------------------------------------------------------------
 
 
-def _box_spans(text: str) -> list[tuple[int, int, int]]:
-    """(start of ``\\boxed``, start of content, end of content) for every closed box."""
-    starts = _box_starts(text)
+def _box_spans(text: str, starts: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(start of ``\\boxed``, start of content, end of content) for every closed box, from the
+    text's `_box_starts`."""
     if not starts:
         return []
     closing = _closing_braces(text, starts[0][1])
@@ -255,8 +256,8 @@ def _closing_braces(text: str, start: int) -> dict[int, int]:
     return pairs
 
 
-def _boxed(text: str) -> Extracted | None:
-    spans = _box_spans(text)
+def _boxed(text: str, starts: list[tuple[int, int]]) -> Extracted | None:
+    spans = _box_spans(text, starts)
     if not spans:
         return None
     group = [spans[-1]]
@@ -288,15 +289,16 @@ def _joins(gap: str) -> bool:
     return words[-1].lower() in ("and", "or", ",", ";", "&")
 
 
-def _ends_in_open_box(text: str, boxed: Extracted | None, final: Extracted | None) -> bool:
-    last = None
-    for last in _BOX.finditer(text, max(0, boxed.start if boxed else 0)):  # noqa: B007
-        pass
-    if last is None or (boxed is not None and last.start() <= boxed.start + 1):
+def _ends_in_open_box(
+    text: str, starts: list[tuple[int, int]], boxed: Extracted | None, final: Extracted | None
+) -> bool:
+    if not starts:
         return False
-    if final is not None and final.start > last.start():
+    last_start, pos = starts[-1]  # the last box written, closed or not
+    if boxed is not None and last_start <= boxed.start + 1:
         return False
-    pos = last.end()
+    if final is not None and final.start > last_start:
+        return False
     return pos < len(text) and text[pos] == "{" and _closing_braces(text, pos).get(pos) is None
 
 
@@ -440,7 +442,7 @@ def _answer_tag(text: str) -> Extracted | None:
     inner = text[open_at + len("<answer>") : close].strip()
     if not inner:
         return None
-    boxed = _boxed(inner)
+    boxed = _boxed(inner, _box_starts(inner))
     return Extracted(boxed.text if boxed else inner, "answer_tag", open_at)
 
 
