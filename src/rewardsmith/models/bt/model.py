@@ -78,10 +78,7 @@ class HeadRewardModel:
         features: str = "joint",
         cues: bool = False,
     ) -> None:
-        if features not in FEATURE_MODES:
-            raise ValueError(f"features must be one of {FEATURE_MODES}, got {features!r}")
-        if cues and features != "bi":
-            raise ValueError("text cues need features='bi'")
+        _check_features(features, cues)
         self.encoder = encoder
         self.head = head
         self.heads = int(head.heads)
@@ -175,6 +172,13 @@ class HeadRewardModel:
         )
 
 
+def _check_features(features: str, cues: bool) -> None:
+    if features not in FEATURE_MODES:
+        raise ValueError(f"features must be one of {FEATURE_MODES}, got {features!r}")
+    if cues and features != "bi":
+        raise ValueError("text cues need features='bi'")
+
+
 def _open_cache(cache: EmbeddingCache | str | Path | bool | None) -> EmbeddingCache | None:
     if cache is None or cache is True:
         return EmbeddingCache(default_cache_path())
@@ -243,12 +247,9 @@ def train_reward_model(
     config = config or TrainConfig()
     if not pairs:
         raise ValueError("no training pairs")
-    if config.features not in FEATURE_MODES:
-        raise ValueError(f"features must be one of {FEATURE_MODES}, got {config.features!r}")
+    _check_features(config.features, config.cues)  # before any text is embedded
     if config.contrast and config.features != "bi":
         raise ValueError("contrast pairs need features='bi' (responses embedded on their own)")
-    if config.cues and config.features != "bi":
-        raise ValueError("text cues need features='bi'")
     encoder = TextEncoder(
         base, max_length=max_length, cache=_open_cache(cache), device=device, batch_size=batch_size
     )
