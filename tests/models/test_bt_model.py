@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from rm_helpers import ENCODER, MAX_LENGTH, PAIRS_FILE, needs_encoder, needs_pairs
+from rm_helpers import ENCODER, MAX_LENGTH, PAIRS_FILE, needs_encoder, needs_pairs, train_small
 from typer.testing import CliRunner
 
 import rewardsmith
@@ -32,19 +32,11 @@ def test_held_out_accuracy_on_models_not_trained_on(trained) -> None:
 def test_swapped_labels_learn_the_opposite(split_pairs, embedding_cache_path) -> None:
     from dataclasses import replace
 
-    from rewardsmith.models.bt.model import train_reward_model
     from rewardsmith.models.bt.train import TrainConfig
 
     train, test = split_pairs
     swapped = [replace(p, chosen=p.rejected, rejected=p.chosen) for p in train]
-    _, report = train_reward_model(
-        swapped,
-        base=ENCODER,
-        config=TrainConfig(epochs=30, hidden=64),
-        eval_pairs=test,
-        max_length=MAX_LENGTH,
-        cache=embedding_cache_path,
-    )
+    _, report = train_small(swapped, TrainConfig(epochs=30, hidden=64), test, embedding_cache_path)
     assert report["heldout"]["accuracy"] < 0.4
     # Every embedding came from the session's cache: no encoder call.
     assert report["embeddings_computed"] == 0 and report["embeddings_cached"] > 0
