@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import time
@@ -170,12 +171,13 @@ def _score(
     gold: Parsed | None = None,
 ) -> Score:
     reference = sample.reference
-    golds = reference if isinstance(reference, list) else [reference]
-    problem = None
-    if not golds or any(g is None or not isinstance(g, str | int | float) for g in golds):
-        problem = f"reference must be text or a number, got {type(reference).__name__}"
-    if problem:
-        return Score.fail("invalid_reference", problem)
+    if type(reference) is str:  # the usual reference: nothing to check
+        golds: list[Any] = [reference]
+    else:
+        golds = reference if isinstance(reference, list) else [reference]
+        if not golds or any(g is None or not isinstance(g, str | int | float) for g in golds):
+            problem = f"reference must be text or a number, got {type(reference).__name__}"
+            return Score.fail("invalid_reference", problem)
     start = time.perf_counter()
     if answer is None:
         answer = parse(sample.completion_text, config=cfg)
@@ -302,7 +304,20 @@ def _info(verdict: Verdict) -> dict[str, Any]:
     # The reading rules that rewrote either side (ordinal suffix, unit words, ...), so an
     # audit sees which rule made two differently written answers equal.
     for side, parsed in (("answer", verdict.answer), ("gold", verdict.gold)):
-        applied = rewrites(parsed.text) if parsed.text else []
+        text = parsed.text
+        if not text:
+            continue
+        applied = _short_rewrites(text) if len(text) <= _CACHED_CHARS else rewrites(text)
         if applied:
-            info[f"{side}_rewrites"] = applied
+            info[f"{side}_rewrites"] = list(applied)  # a copy: the cached value is shared
     return info
+
+
+_CACHED_CHARS: Final = 256
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_rewrites(text: str) -> tuple[str, ...]:
+    """`rewrites` of a short answer, once per text: a group's rows share their gold answer
+    and often their answers, and the rules are a dozen regular-expression scans."""
+    return tuple(rewrites(text))

@@ -15,16 +15,20 @@ path is dropped and whose `Undecided` counts as "not equal".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TypeAlias
+
+import msgspec
 
 from rewardsmith.rewards.math.nodes import Node
 
 __all__ = ["Context", "Decided", "Outcome", "Tolerance", "Undecided", "all_equal", "settled"]
 
 
-@dataclass(frozen=True, slots=True)
-class Tolerance:
+# Frozen structs rather than dataclasses: a few are built for every answer compared, and a
+# struct costs ~0.1 µs to build against ~0.5-1 µs for a frozen dataclass.
+
+
+class Tolerance(msgspec.Struct, frozen=True):
     """How strictly two values must agree; see `MathConfig` for each field."""
 
     precision: int = 6
@@ -36,16 +40,14 @@ class Tolerance:
     approximate: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Decided:
+class Decided(msgspec.Struct, frozen=True):
     """Equal or not, and the name of the check that decided (``exact``, ``numeric``, ...)."""
 
     equal: bool
     path: str
 
 
-@dataclass(frozen=True, slots=True)
-class Undecided:
+class Undecided(msgspec.Struct, frozen=True):
     """Neither equal nor provably different within the cost bounds (e.g. ``9999!`` vs ``x``)."""
 
     reason: str
@@ -62,8 +64,7 @@ def settled(outcome: Outcome) -> bool:
     return isinstance(outcome, Undecided) or outcome.equal
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+class Context(msgspec.Struct, frozen=True):
     """What every comparer of one `equivalent` call shares: the tolerance, the names declared
     integer parameters (``k \\in \\mathbb{Z}``), and the dispatcher it recurses through."""
 

@@ -20,8 +20,9 @@ response costs milliseconds, never a backtracking blow-up.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final, Literal
+
+import msgspec
 
 __all__ = ["DEFAULT_RULES", "Extracted", "Rule", "extract_answer"]
 
@@ -40,9 +41,9 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Extracted:
-    """The answer text found and the rule that found it."""
+class Extracted(msgspec.Struct, frozen=True):
+    """The answer text found and the rule that found it (a struct: built for every
+    response, and cheaper to build than a dataclass)."""
 
     text: str
     rule: str
@@ -382,8 +383,7 @@ def _answer_after(text: str, pos: int, rule: str) -> Extracted | None:
     return Extracted(sentence, rule, pos + start) if sentence else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Env:
+class _Env(msgspec.Struct, frozen=True):
     """One math environment: ``$...$``, ``$$...$$``, ``\\(...\\)`` or ``\\[...\\]``."""
 
     start: int

@@ -11,12 +11,12 @@ Example:
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
-from threading import Lock
 from typing import Any, Final, Literal
+
+import msgspec
 
 from rewardsmith.rewards.math.compare import equivalent
 from rewardsmith.rewards.math.compare_decision import Tolerance, Undecided
@@ -93,8 +93,11 @@ class MathConfig:
     search_tail_chars: int = 200_000
     """Only this many characters at the end of a response are searched for its answer."""
 
-    def tolerance(self) -> Tolerance:
-        return Tolerance(
+    # The comparison settings, built with the config: `verify` reads them for every row.
+    _tolerance: Tolerance = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        tolerance = Tolerance(
             precision=self.precision,
             rel_tol=self.rel_tol,
             strict=self.strict,
@@ -103,6 +106,10 @@ class MathConfig:
             use_sympy=self.use_sympy,
             approximate=self.approximate,
         )
+        object.__setattr__(self, "_tolerance", tolerance)
+
+    def tolerance(self) -> Tolerance:
+        return self._tolerance
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +141,8 @@ class Parsed:
         return self._rendered[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+# A struct, not a dataclass: one is built for every row, and a struct is cheaper to build.
+class Verdict(msgspec.Struct, frozen=True):
     """The result of `verify`: ``equal`` and how it was decided.
 
     ``status`` is ``ok`` when both sides were read (``equal`` is then meaningful),
@@ -150,7 +157,7 @@ class Verdict:
     reason: str
     gold: Parsed
     answer: Parsed
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.equal
@@ -447,25 +454,18 @@ def _config(config: MathConfig | None, overrides: dict[str, Any]) -> MathConfig:
 
 
 _DEFAULT: Final = MathConfig()
-_GOLD_CACHE: OrderedDict[tuple[str, MathConfig], Parsed] = OrderedDict()
-_GOLD_CACHE_LOCK: Final = Lock()
-_GOLD_CACHE_SIZE: Final = 4096
 
 
 def parse_gold(text: str, config: MathConfig) -> Parsed:
     """`parse` for gold answers, cached: the samples of a group share one parsed reference."""
-    key = (text, config)
-    with _GOLD_CACHE_LOCK:
-        hit = _GOLD_CACHE.get(key)
-        if hit is not None:
-            _GOLD_CACHE.move_to_end(key)
-            return hit
-    parsed = _parse(text, True, config)
-    with _GOLD_CACHE_LOCK:
-        _GOLD_CACHE[key] = parsed
-        if len(_GOLD_CACHE) > _GOLD_CACHE_SIZE:
-            _GOLD_CACHE.popitem(last=False)
-    return parsed
+    return _parse_gold_cached(text, config)
+
+
+# lru_cache hashes the (text, config) key once a call, in C, and is thread-safe: hashing a
+# config covers all its fields, which cost more than the lookup itself.
+@lru_cache(maxsize=4096)
+def _parse_gold_cached(text: str, config: MathConfig) -> Parsed:
+    return _parse(text, True, config)
 
 
 def verify(
