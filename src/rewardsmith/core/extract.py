@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final, Literal, get_args
+
+import msgspec
 
 __all__ = [
     "DEFAULT_RULES",
@@ -48,9 +49,9 @@ RULES: Final[tuple[Rule, ...]] = get_args(Rule)
 DEFAULT_RULES: Final[tuple[Rule, ...]] = ("boxed", "answer_tag", "final_answer", "answer_line")
 
 
-@dataclass(frozen=True, slots=True)
-class Extraction:
-    """An answer found in a text.
+class Extraction(msgspec.Struct, frozen=True):
+    """An answer found in a text (a frozen struct: built for every answer found, and a
+    dataclass costs ~0.9 µs to build against ~0.1 µs for this).
 
     Attributes:
         text: the answer, stripped of surrounding whitespace; never empty.

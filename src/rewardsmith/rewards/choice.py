@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from string import ascii_uppercase
 from typing import Any, ClassVar, Final
+
+import msgspec
 
 from rewardsmith.core.extract import extract_answer, last_boxed
 from rewardsmith.core.params import CheckedParam
@@ -28,15 +29,14 @@ __all__ = ["choice"]
 _SPAN_CHARS: Final = 200  # an answer statement is short; parsing more invites false hits
 
 
-@dataclass(frozen=True, slots=True)
-class _Question:
+class _Question(msgspec.Struct, frozen=True):
     gold: str
     letters: str
     choices: tuple[str, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
+# Built for every row: a frozen struct costs ~0.1 µs to build, a frozen dataclass ~0.7 µs.
+class _Found(msgspec.Struct, frozen=True):
     letters: tuple[str, ...]  # distinct, in order; more than one means a hedge
     rule: str
 

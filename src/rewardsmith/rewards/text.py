@@ -71,8 +71,14 @@ def _normalize(text: str) -> str:
 _normalize_short: Final = functools.lru_cache(maxsize=16384)(_normalize)
 
 
-def _reference_strings(reference: Any) -> list[str] | str:
+def _reference_strings(reference: Any) -> tuple[str, ...] | str:
     """The acceptable answers of a reference, or the problem as text."""
+    if type(reference) is str and len(reference) <= _CACHED_CHARS:
+        return _text_reference_strings(reference)
+    return _read_reference_strings(reference)
+
+
+def _read_reference_strings(reference: Any) -> tuple[str, ...] | str:
     items = reference if isinstance(reference, list) else [reference]
     if not items:
         return "the reference is an empty list; give at least one acceptable answer"
@@ -94,7 +100,11 @@ def _reference_strings(reference: Any) -> list[str] | str:
             shown = str(item)[:60]
             return f"{where} ({shown!r}) is empty once normalised, so it would match empty answers"
         answers.append(str(item))
-    return answers
+    return tuple(answers)
+
+
+# A group's samples share their reference, so a short text reference is read once, not per row.
+_text_reference_strings: Final = functools.lru_cache(maxsize=16384)(_read_reference_strings)
 
 
 def _check_answer_reference(reference: Any) -> str | None:
@@ -114,7 +124,7 @@ def _answer_text(sample: Sample, extract: Sequence[Rule]) -> tuple[str, dict[str
 
 def _references_and_answer(
     sample: Sample, extract: Sequence[Rule]
-) -> tuple[list[str], str, dict[str, Any]] | Score:
+) -> tuple[tuple[str, ...], str, dict[str, Any]] | Score:
     """The acceptable answers and the completion's answer, or the failure: the reference is
     checked first, so a broken row is ``invalid_reference`` whatever the completion says."""
     references = _reference_strings(sample.reference)
