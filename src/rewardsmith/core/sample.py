@@ -56,7 +56,10 @@ class Sample(msgspec.Struct, kw_only=True):
         if "completion" not in row:
             raise SampleError("completion", "missing; every row needs the text to score")
         raw_id = row.get("id")
-        if raw_id is None:
+        # A string id or group (the usual case) needs no check or conversion.
+        if type(raw_id) is str:
+            row_id = raw_id
+        elif raw_id is None:
             row_id = f"row-{index}"
         elif isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
             row_id = str(raw_id)
@@ -66,7 +69,7 @@ class Sample(msgspec.Struct, kw_only=True):
         if task is not None and not isinstance(task, str):
             raise SampleError("task", f"expected a string, got {type(task).__name__}")
         group = row.get("group")
-        if group is not None:
+        if group is not None and type(group) is not str:
             if isinstance(group, bool) or not isinstance(group, str | int):
                 raise SampleError(
                     "group", f"expected a string or integer, got {type(group).__name__}"

@@ -36,6 +36,7 @@ LOG_SCHEMA_FIELDS = (
 
 # Sorted keys at every level: the same row hashes the same whatever order its writer used.
 _canonical = msgspec.json.Encoder(enc_hook=repr, order="sorted")
+_BLAKE2B_16 = hashlib.blake2b(digest_size=16)
 
 
 def input_hash(row: Any) -> str:
@@ -51,7 +52,9 @@ def input_hash(row: Any) -> str:
         >>> input_hash({"id": "a", "completion": "4"}) == input_hash({"id": "a", "completion": "5"})
         False
     """
-    return hashlib.blake2b(_canonical.encode(row), digest_size=16).hexdigest()
+    digest = _BLAKE2B_16.copy()  # a copy is cheaper than a constructor parsing digest_size
+    digest.update(_canonical.encode(row))
+    return digest.hexdigest()
 
 
 def reward_versions(terms: Sequence[ResolvedTerm]) -> str:
