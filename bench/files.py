@@ -1,6 +1,6 @@
 """File scoring: `rewardsmith score` with examples/qa.toml against a plain Python loop.
 
-Run: .venv/bin/python bench/files.py [--rows 100000 1000000] [--workers 2]
+Run: .venv/bin/python bench/files.py [--rows 100000 1000000] [--workers 2] [--repeat 1]
 
 For each size it writes synthetic QA / multiple-choice rows (think/answer format, groups of 4)
 and prints, from one run on this machine:
@@ -11,7 +11,10 @@ and prints, from one run on this machine:
 - ``rewardsmith score FILE --spec examples/qa.toml`` as a subprocess (the user's path: run log
   included), its wall time, its peak RSS (from wait4, this process tree), and the ratio
   anchor_time / score_time (>= 1.0 means at least as fast as the loop);
-- the RSS ratio between the largest and the smallest size, and the load average;
+- with ``--repeat N``, N anchor/CLI pairs per size run alternately (the machine's speed
+  drifts between minutes, less within a pair), each pair's ratio and their median;
+- the RSS ratio between the largest and the smallest size (the peak over the pairs), and the
+  load average;
 - where the time goes, in-process on the smallest size: µs per row for reading, preparing
   samples, planning, running the spec's rewards, combining, the run log and writing.
 
@@ -26,6 +29,8 @@ import argparse
 import json
 import os
 import re
+import shutil
+import statistics
 import string
 import subprocess
 import sys
@@ -206,6 +211,12 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="anchor/CLI pairs per size, run alternately; the median ratio is printed too",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     print(
@@ -219,21 +230,31 @@ def main() -> None:
         for count in args.rows:
             source = work / f"qa_{count}.jsonl"
             write_rows(source, count)
-            start = time.perf_counter()
-            plain_loop(source, work / "plain.jsonl")
-            anchor = time.perf_counter() - start
-            wall, peak, out = run_cli(
-                source, work / f"scored_{count}.jsonl", work / f"runs_{count}", args.workers
-            )
-            with (work / f"scored_{count}.jsonl").open() as handle:
-                written = sum(1 for _ in handle)
-            assert written == count, (written, count)
-            assert "resumed" not in out.lower() or "resumed: 0" in out.lower(), out
-            rss[count] = peak
-            print(
-                f"{count:>9,} {anchor:>13.2f} {wall:>9.2f} {count / wall:>9,.0f} "
-                f"{anchor / wall:>7.2f}x {peak / 2**20:>12.0f}"
-            )
+            ratios = []
+            # Alternating pairs: this machine's speed drifts between minutes, and a ratio
+            # within one pair drifts less than one taken across the whole run.
+            for repetition in range(args.repeat):
+                start = time.perf_counter()
+                plain_loop(source, work / "plain.jsonl")
+                anchor = time.perf_counter() - start
+                scored, runs = work / f"scored_{count}.jsonl", work / f"runs_{count}_{repetition}"
+                wall, peak, out = run_cli(source, scored, runs, args.workers)
+                with scored.open() as handle:
+                    written = sum(1 for _ in handle)
+                assert written == count, (written, count)
+                assert "resumed" not in out.lower() or "resumed: 0" in out.lower(), out
+                rss[count] = max(rss.get(count, 0), peak)
+                ratios.append(anchor / wall)
+                print(
+                    f"{count:>9,} {anchor:>13.2f} {wall:>9.2f} {count / wall:>9,.0f} "
+                    f"{anchor / wall:>7.2f}x {peak / 2**20:>12.0f}"
+                )
+                shutil.rmtree(runs)
+                scored.unlink()  # so the next CLI run's rename does not pay for freeing it
+            if args.repeat > 1:
+                print(
+                    f"{count:>9,} median of {args.repeat} pairs: {statistics.median(ratios):.2f}x"
+                )
             if count == min(args.rows):
                 spent = breakdown(source, work)
             (work / "plain.jsonl").unlink()
