@@ -20,6 +20,7 @@ from rewardsmith.cli.common import (
 )
 from rewardsmith.cli.summary import print_ray_recovery, print_summary, run_usage
 from rewardsmith.core.errors import RewardFailedError, RewardsmithError
+from rewardsmith.core.spec import Spec, resolve_terms
 
 __all__ = ["score"]
 
@@ -138,7 +139,8 @@ def score(
     finally:
         if engine is not None:
             engine.close()
-    print_summary(summary, run_usage(log_dir, summary.get("run_id")))
+    usage = run_usage(log_dir, summary.get("run_id")) if _may_log_usage(loaded) else None
+    print_summary(summary, usage)
     print_ray_recovery(getattr(engine, "recovery", None))
     if summary["rows"] and not summary["status_counts"].get("ok"):
         reasons = "; ".join(
@@ -159,3 +161,10 @@ def _progress_line(done: Any) -> str:
         f"scoring: {done.rows:,} rows{share} in {done.elapsed_s:.0f}s, "
         f"{done.rows_per_s:,.0f} rows/s{eta}"
     )
+
+
+def _may_log_usage(spec: Spec) -> bool:
+    """Whether a term may call a model and log its usage: an ``io`` reward, or one run in a
+    worker (the math reward's ``llm`` add-on). Inline rewards call none, and finding usage
+    scans the info of every logged row (DuckDB's import alone is ~0.15 s)."""
+    return any(not term.reward.inline or term.reward.kind == "io" for term in resolve_terms(spec))
